@@ -1,0 +1,53 @@
+// Atomic file writes: content goes to a temporary file beside the target, is flushed to disk,
+// then renamed over the target, so a reader never sees a half-written file.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace clearsight {
+
+/// Writes bytes to path atomically (temp + fsync + rename); throws IoError on failure.
+void atomic_write(const std::filesystem::path& path, std::span<const std::byte> bytes);
+
+/// Writes text to path atomically.
+void atomic_write(const std::filesystem::path& path, std::string_view text);
+
+/// Reads a whole file; throws IoError when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
+/// A streaming writer whose output appears at its path only on commit().
+/// Destroying it without commit() removes the temporary file and leaves any old file untouched.
+class AtomicFile {
+ public:
+  /// Opens a temporary file beside path; throws IoError when the directory is not writable.
+  explicit AtomicFile(std::filesystem::path path);
+  /// Discards the temporary file unless committed.
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  /// Appends bytes; throws IoError on a short write (disk full...).
+  void write(const void* data, std::size_t size);
+  /// Appends text.
+  void write(std::string_view text) { write(text.data(), text.size()); }
+  /// Bytes written so far.
+  std::size_t size() const { return size_; }
+  /// Flushes, syncs and renames the temporary file over the target.
+  void commit();
+  /// The final path.
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_path_;
+  std::FILE* file_ = nullptr;
+  std::size_t size_ = 0;
+  bool committed_ = false;
+};
+
+}  // namespace clearsight

@@ -1,0 +1,115 @@
+#include "clearsight/core/run_dir.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/strings.h"
+
+namespace clearsight {
+
+namespace fs = std::filesystem;
+
+std::string today_string() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char buffer[16];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d", &local);
+  return buffer;
+}
+
+RunDir RunDir::create(const fs::path& root, const std::string& name) {
+  CS_CHECK_AS(ConfigError, !name.empty() && name.find('/') == std::string::npos,
+              "run name '", name, "' must be non-empty and contain no '/'");
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  CS_CHECK_AS(IoError, !ec, "cannot create runs directory '", root.string(), "': ", ec.message());
+  const std::string base = today_string() + "-" + name;
+  for (int suffix = 0; suffix < 10000; ++suffix) {
+    const fs::path candidate = root / (suffix == 0 ? base : base + "-" + std::to_string(suffix));
+    if (fs::create_directory(candidate, ec)) return RunDir(candidate);
+    CS_CHECK_AS(IoError, !ec, "cannot create run directory '", candidate.string(),
+                "': ", ec.message());
+  }
+  CS_THROW(IoError, "too many runs named '", base, "' under '", root.string(), "'");
+}
+
+RunDir RunDir::open(const fs::path& dir) {
+  std::error_code ec;
+  CS_CHECK_AS(IoError, fs::is_directory(dir, ec), "run directory '", dir.string(),
+              "' does not exist");
+  return RunDir(dir);
+}
+
+RunDir RunDir::at(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  CS_CHECK_AS(IoError, !ec && fs::is_directory(dir), "cannot create run directory '",
+              dir.string(), "': ", ec.message());
+  return RunDir(dir);
+}
+
+fs::path RunDir::file(const std::string& relative) const {
+  const fs::path full = path_ / relative;
+  std::error_code ec;
+  fs::create_directories(full.parent_path(), ec);
+  CS_CHECK_AS(IoError, !ec, "cannot create '", full.parent_path().string(), "': ", ec.message());
+  return full;
+}
+
+void RunDir::write_json(const std::string& relative, const nlohmann::json& value) const {
+  atomic_write(file(relative), value.dump(2) + "\n");
+}
+
+void RunDir::write_config(const nlohmann::json& config) const { write_json("config.json", config); }
+
+nlohmann::json RunDir::read_config() const {
+  const std::string text = read_file(path_ / "config.json");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    CS_THROW(FormatError, "'", (path_ / "config.json").string(), "' is not valid JSON: ",
+             e.what());
+  }
+}
+
+void RunDir::log_metrics(const nlohmann::json& record) const {
+  CS_CHECK_AS(ConfigError, record.is_object(), "a metrics record must be a JSON object");
+  const fs::path path = path_ / "metrics.jsonl";
+  // One write() of a complete line per record: a killed run leaves at most one torn last line,
+  // which read_metrics skips.
+  const std::string line = record.dump() + "\n";
+  std::FILE* out = std::fopen(path.c_str(), "ab");
+  CS_CHECK_AS(IoError, out != nullptr, "cannot append to '", path.string(), "': ",
+              std::strerror(errno));
+  const bool ok = std::fwrite(line.data(), 1, line.size(), out) == line.size();
+  const bool closed = std::fclose(out) == 0;
+  CS_CHECK_AS(IoError, ok && closed, "cannot append to '", path.string(), "': ",
+              std::strerror(errno));
+}
+
+std::vector<nlohmann::json> RunDir::read_metrics() const {
+  std::vector<nlohmann::json> out;
+  const fs::path path = path_ / "metrics.jsonl";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return out;
+  const std::string text = read_file(path);
+  const auto lines = split(text, '\n');
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    try {
+      out.push_back(nlohmann::json::parse(lines[i]));
+    } catch (const nlohmann::json::parse_error& e) {
+      const bool last = i + 1 == lines.size();  // No trailing newline: torn by a kill.
+      CS_CHECK_AS(FormatError, last, "'", path.string(), "' line ", i + 1,
+                  " is not valid JSON: ", e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace clearsight

@@ -1,0 +1,65 @@
+#include "clearsight/core/run_dir.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "test_util.h"
+
+namespace clearsight {
+namespace {
+
+TEST(CoreRunDir, CreateUsesDateAndNameAndNeverReuses) {
+  testing::TempDir root;
+  const auto a = RunDir::create(root.path(), "sac");
+  const auto b = RunDir::create(root.path(), "sac");
+  EXPECT_EQ(a.path().filename().string(), today_string() + "-sac");
+  EXPECT_EQ(b.path().filename().string(), today_string() + "-sac-1");
+  EXPECT_THROW(RunDir::create(root.path(), "a/b"), ConfigError);
+  EXPECT_THROW(RunDir::create(root.path(), ""), ConfigError);
+}
+
+TEST(CoreRunDir, ConfigAndMetricsRoundTrip) {
+  testing::TempDir root;
+  const auto run = RunDir::at(root / "run");
+  run.write_config({{"lr", 0.001}, {"env", "Hopper-v4"}});
+  EXPECT_EQ(run.read_config()["env"], "Hopper-v4");
+  run.log_metrics({{"step", 1}, {"loss", 0.5}});
+  run.log_metrics({{"step", 2}, {"loss", 0.25}});
+  const auto metrics = run.read_metrics();
+  ASSERT_EQ(metrics.size(), 2u);
+  EXPECT_EQ(metrics[1]["loss"], 0.25);
+  EXPECT_THROW(run.log_metrics(nlohmann::json::array()), ConfigError);
+  run.write_json("nested/summary.json", {{"x", 1}});
+  EXPECT_EQ(nlohmann::json::parse(read_file(run.path() / "nested/summary.json"))["x"], 1);
+}
+
+TEST(CoreRunDir, TornLastMetricsLineIsSkippedButCorruptMiddleIsAnError) {
+  testing::TempDir root;
+  const auto run = RunDir::at(root / "run");
+  run.log_metrics({{"step", 1}});
+  {
+    std::ofstream out(run.path() / "metrics.jsonl", std::ios::app);
+    out << "{\"step\": 2, \"lo";  // A kill in the middle of a write.
+  }
+  EXPECT_EQ(run.read_metrics().size(), 1u);
+  {
+    std::ofstream out(run.path() / "metrics.jsonl", std::ios::app);
+    out << "\n{\"step\": 3}\n";
+  }
+  EXPECT_THROW(run.read_metrics(), FormatError);
+}
+
+TEST(CoreRunDir, OpenRequiresExistingAndBadConfigIsFormatError) {
+  testing::TempDir root;
+  EXPECT_THROW(RunDir::open(root / "missing"), IoError);
+  const auto run = RunDir::at(root / "r");
+  testing::write_bytes(run.path() / "config.json", "{not json");
+  EXPECT_THROW(run.read_config(), FormatError);
+  EXPECT_NO_THROW(RunDir::open(root / "r"));
+}
+
+}  // namespace
+}  // namespace clearsight

@@ -1,0 +1,38 @@
+// Subcommands of the clearsight program; each file adds one command group to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "clearsight/core/runtime.h"
+
+namespace clearsight::cli {
+
+/// Options shared by every subcommand.
+struct GlobalOptions {
+  int verbosity = 0;
+  bool quiet = false;
+  RuntimeOptions runtime;
+};
+
+/// Context handed to command registration functions.
+struct Context {
+  CLI::App& app;
+  GlobalOptions& global;
+  /// The action chosen by the parsed command line; returns the exit code.
+  std::function<int()>& action;
+};
+
+/// Runs init_runtime with the global options (each command calls it before heavy work).
+void start_runtime(const GlobalOptions& global);
+
+/// `clearsight info`.
+void add_info_command(Context& context);
+/// `clearsight safetensors inspect`.
+void add_safetensors_command(Context& context);
+/// `clearsight selftest`.
+void add_selftest_command(Context& context);
+
+}  // namespace clearsight::cli
