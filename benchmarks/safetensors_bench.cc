@@ -107,7 +107,8 @@ double gbps(double seconds) { return seconds > 0 ? g_file_bytes / seconds / 1e9 
 
 int main(int argc, char** argv) {
   int mib = 256;
-  std::string python = "python3";
+  // Debian's interpreter: it is the one with python3-torch (a pyenv python3 may shadow it).
+  std::string python = "/usr/bin/python3";
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--file-mib") == 0 && i + 1 < argc) {
@@ -132,9 +133,9 @@ int main(int argc, char** argv) {
   std::printf("\nfile: %.1f MiB, %s\n", g_file_bytes / 1048576.0,
               clearsight::blas_info().vendor.c_str());
   std::printf("%-34s %8.2f GB/s  (baseline)\n", "plain read() into memory", gbps(plain));
-  std::printf("%-34s %8.2f GB/s  ratio %.2f x plain read\n", "clearsight load (mmap + copy)",
+  std::printf("%-34s %8.2f GB/s  speed %.2f x plain read\n", "clearsight load (mmap + copy)",
               gbps(copy), plain / copy);
-  std::printf("%-34s %8.2f GB/s  ratio %.2f x plain read\n", "clearsight zero-copy view + sum",
+  std::printf("%-34s %8.2f GB/s  speed %.2f x plain read\n", "clearsight zero-copy view + sum",
               gbps(view), plain / view);
 
   // Python baseline, same file, same machine, same run.
