@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/runtime.h"
 #include "clearsight/core/safetensors.h"
@@ -26,7 +27,6 @@ namespace st = clearsight::safetensors;
 
 fs::path g_file;
 std::size_t g_file_bytes = 0;
-std::map<std::string, double> g_seconds;  // Benchmark name -> seconds per iteration.
 
 void make_file(int mib) {
   g_file = fs::temp_directory_path() / ("cs_bench_" + std::to_string(getpid()) + ".safetensors");
@@ -72,7 +72,8 @@ void BM_LoadViewAndSum(benchmark::State& state) {
   for (auto _ : state) {
     auto file = st::File::open(g_file);
     double total = 0;
-    for (const auto& name : file.names()) total += file.get(name, /*copy=*/false).sum().item<double>();
+    for (const auto& name : file.names())
+      total += file.get(name, /*copy=*/false).sum().item<double>();
     benchmark::DoNotOptimize(total);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * g_file_bytes));
@@ -89,17 +90,6 @@ BENCHMARK(BM_PlainRead)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LoadCopy)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LoadViewAndSum)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_OpenHeaderOnly)->Unit(benchmark::kMicrosecond)->UseRealTime();
-
-class CapturingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& run : runs) {
-      const double to_seconds = 1.0 / benchmark::GetTimeUnitMultiplier(run.time_unit);
-      g_seconds[run.benchmark_name()] = run.GetAdjustedRealTime() * to_seconds;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
 
 double gbps(double seconds) { return seconds > 0 ? g_file_bytes / seconds / 1e9 : 0.0; }
 
@@ -124,12 +114,12 @@ int main(int argc, char** argv) {
   clearsight::init_runtime();
   make_file(mib);
   benchmark::Initialize(&rest_argc, rest.data());
-  CapturingReporter reporter;
+  clearsight::bench::CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
-  const double plain = g_seconds["BM_PlainRead/real_time"];
-  const double copy = g_seconds["BM_LoadCopy/real_time"];
-  const double view = g_seconds["BM_LoadViewAndSum/real_time"];
+  const double plain = reporter.seconds("BM_PlainRead/real_time");
+  const double copy = reporter.seconds("BM_LoadCopy/real_time");
+  const double view = reporter.seconds("BM_LoadViewAndSum/real_time");
   std::printf("\nfile: %.1f MiB, %s\n", g_file_bytes / 1048576.0,
               clearsight::blas_info().vendor.c_str());
   std::printf("%-34s %8.2f GB/s  (baseline)\n", "plain read() into memory", gbps(plain));

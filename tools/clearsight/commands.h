@@ -32,6 +32,8 @@ void start_runtime(const GlobalOptions& global);
 void add_info_command(Context& context);
 /// `clearsight safetensors inspect`.
 void add_safetensors_command(Context& context);
+/// `clearsight env list|info|rollout|render`.
+void add_env_command(Context& context);
 /// `clearsight selftest`.
 void add_selftest_command(Context& context);
 

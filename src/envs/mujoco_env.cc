@@ -1,0 +1,177 @@
+#include "clearsight/envs/mujoco_env.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "clearsight/core/error.h"
+#include "clearsight/core/strings.h"
+#include "clearsight/version.h"
+
+namespace clearsight::envs {
+
+namespace fs = std::filesystem;
+
+fs::path assets_dir() {
+  if (const char* env = std::getenv("CLEARSIGHT_ASSETS"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return kSourceAssetsDir;
+}
+
+std::shared_ptr<const mjModel> load_mjcf(const std::string& file_name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const mjModel>> cache;
+  std::lock_guard<std::mutex> lock(mutex);  // The MJCF parser is not thread-safe.
+  const fs::path path = assets_dir() / "mjcf" / file_name;
+  if (auto it = cache.find(path.string()); it != cache.end()) return it->second;
+  std::error_code ec;
+  CS_CHECK_AS(IoError, fs::is_regular_file(path, ec), "MJCF model '", path.string(),
+              "' not found (set CLEARSIGHT_ASSETS to the folder holding mjcf/)");
+  char error[1024] = {0};
+  mjModel* model = mj_loadXML(path.c_str(), nullptr, error, sizeof(error));
+  CS_CHECK_AS(FormatError, model != nullptr, "MuJoCo rejected '", path.string(), "': ", error);
+  std::shared_ptr<const mjModel> shared(
+      model, [](const mjModel* m) { mj_deleteModel(const_cast<mjModel*>(m)); });
+  cache.emplace(path.string(), shared);
+  return shared;
+}
+
+MujocoEnv::MujocoEnv(const std::string& model_file, int frame_skip)
+    : model_(load_mjcf(model_file)), data_(mj_makeData(model_.get())), rng_(0) {
+  CS_CHECK_AS(RuntimeError, data_ != nullptr, "MuJoCo could not allocate data for ", model_file);
+  spec_.frame_skip = frame_skip;
+  spec_.dt = model_->opt.timestep * frame_skip;
+  const mjModel* m = model_.get();
+  init_qpos_.assign(m->qpos0, m->qpos0 + m->nq);
+  init_qvel_.assign(static_cast<std::size_t>(m->nv), 0.0);
+  torso_ = body_id("torso");
+  // The action space is the actuators' control range.
+  spec_.action_space.shape = {m->nu};
+  for (int i = 0; i < m->nu; ++i) {
+    const bool limited = m->actuator_ctrllimited[i];
+    spec_.action_space.low.push_back(limited ? m->actuator_ctrlrange[2 * i] : -INFINITY);
+    spec_.action_space.high.push_back(limited ? m->actuator_ctrlrange[2 * i + 1] : INFINITY);
+  }
+  mj_forward(m, data_.get());
+}
+
+int MujocoEnv::body_id(const char* name) const {
+  const int id = mj_name2id(model_.get(), mjOBJ_BODY, name);
+  if (id < 0) {
+    std::vector<std::string> names;
+    for (int i = 0; i < model_->nbody; ++i) {
+      if (const char* n = mj_id2name(model_.get(), mjOBJ_BODY, i)) names.emplace_back(n);
+    }
+    CS_THROW(UnknownNameError, "model has no body '", name, "' (bodies: ", join(names, ", "), ")");
+  }
+  return id;
+}
+
+int MujocoEnv::sensor_address(const char* name) const {
+  const int id = mj_name2id(model_.get(), mjOBJ_SENSOR, name);
+  CS_CHECK_AS(UnknownNameError, id >= 0, "model has no sensor '", name, "'");
+  return model_->sensor_adr[id];
+}
+
+double MujocoEnv::uniform_noise(double scale) {
+  return std::uniform_real_distribution<double>(-scale, scale)(rng_);
+}
+
+double MujocoEnv::normal_noise(double stddev) {
+  return std::normal_distribution<double>(0.0, stddev)(rng_);
+}
+
+void MujocoEnv::set_state(std::span<const double> qpos, std::span<const double> qvel) {
+  const mjModel* m = model_.get();
+  CS_CHECK_AS(ShapeError,
+              static_cast<int>(qpos.size()) == m->nq && static_cast<int>(qvel.size()) == m->nv,
+              spec_.name, ": set_state expects qpos of size ", m->nq, " and qvel of size ", m->nv,
+              ", got ", qpos.size(), " and ", qvel.size());
+  std::copy(qpos.begin(), qpos.end(), data_->qpos);
+  std::copy(qvel.begin(), qvel.end(), data_->qvel);
+  mj_forward(m, data_.get());
+}
+
+void MujocoEnv::observation(std::span<double> out) const {
+  CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(out.size()) == spec_.observation_space.size(),
+              spec_.name, ": observation buffer has ", out.size(), " elements, expected ",
+              spec_.observation_space.size());
+  observe(out);
+}
+
+void MujocoEnv::reset(std::uint64_t seed, std::span<double> observation_out) {
+  rng_.seed(seed);
+  reset(observation_out);
+}
+
+void MujocoEnv::reset(std::span<double> observation_out) {
+  mj_resetData(model_.get(), data_.get());
+  steps_ = 0;
+  reset_model();
+  mj_forward(model_.get(), data_.get());
+  observation(observation_out);
+}
+
+void MujocoEnv::simulate(std::span<const double> action, int n_frames) {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  std::copy(action.begin(), action.end(), d->ctrl);
+  for (int i = 0; i < n_frames; ++i) mj_step(m, d);
+  // Gymnasium v4 recomputes contact and constraint forces (cfrc_ext) after stepping.
+  mj_rnePostConstraint(m, d);
+}
+
+void MujocoEnv::simulate_synced(std::span<const double> action, int n_frames) {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  std::copy(action.begin(), action.end(), d->ctrl);
+  for (int i = 0; i < n_frames; ++i) {
+    mj_step2(m, d);
+    mj_step1(m, d);
+  }
+}
+
+StepResult MujocoEnv::step(std::span<const double> action, std::span<double> observation_out) {
+  CS_CHECK_AS(ShapeError, static_cast<int>(action.size()) == model_->nu, spec_.name,
+              ": action has ", action.size(), " elements, expected ", model_->nu);
+  for (std::size_t i = 0; i < action.size(); ++i) {
+    CS_CHECK_AS(NumericError, std::isfinite(action[i]), spec_.name, ": action[", i, "] is ",
+                action[i], "; actions must be finite");
+  }
+  StepResult result;
+  const int bad_before = data_->warning[mjWARN_BADQACC].number;
+  advance(action, result);
+  ++steps_;
+  if (data_->warning[mjWARN_BADQACC].number != bad_before) {
+    // MuJoCo reset an unstable simulation; the episode cannot continue meaningfully.
+    result.info.set("physics_reset", 1.0);
+    result.truncated = true;
+  }
+  if (steps_ >= spec_.max_episode_steps) result.truncated = true;
+  observation(observation_out);
+  return result;
+}
+
+double tolerance(double x, double lower, double upper, double margin, double value_at_margin,
+                 const char* sigmoid) {
+  CS_CHECK_AS(ConfigError, lower <= upper, "tolerance: lower bound above upper bound");
+  CS_CHECK_AS(ConfigError, margin >= 0, "tolerance: margin must be non-negative");
+  const std::string_view kind(sigmoid);
+  CS_CHECK_AS(UnknownNameError, kind == "gaussian" || kind == "linear",
+              "tolerance: unknown sigmoid '", kind, "' (gaussian, linear)");
+  const bool in_bounds = lower <= x && x <= upper;
+  if (margin == 0) return in_bounds ? 1.0 : 0.0;
+  if (in_bounds) return 1.0;
+  const double distance = (x < lower ? lower - x : x - upper) / margin;
+  if (kind == "gaussian") {
+    const double scale = std::sqrt(-2.0 * std::log(value_at_margin));
+    return std::exp(-0.5 * (distance * scale) * (distance * scale));
+  }
+  const double scaled = distance * (1.0 - value_at_margin);
+  return std::fabs(scaled) < 1.0 ? 1.0 - scaled : 0.0;
+}
+
+}  // namespace clearsight::envs
