@@ -16,9 +16,8 @@ namespace {
 
 std::filesystem::path temp_path_for(const std::filesystem::path& path) {
   static std::atomic<unsigned> counter{0};
-  return path.parent_path() /
-         (path.filename().string() + ".tmp." + std::to_string(getpid()) + "." +
-          std::to_string(counter.fetch_add(1)));
+  return path.parent_path() / (path.filename().string() + ".tmp." + std::to_string(getpid()) + "." +
+                               std::to_string(counter.fetch_add(1)));
 }
 
 void sync_directory(const std::filesystem::path& dir) {
@@ -34,8 +33,8 @@ void sync_directory(const std::filesystem::path& dir) {
 AtomicFile::AtomicFile(std::filesystem::path path)
     : path_(std::move(path)), temp_path_(temp_path_for(path_)) {
   file_ = std::fopen(temp_path_.c_str(), "wb");
-  CS_CHECK_AS(IoError, file_ != nullptr, "cannot create '", temp_path_.string(),
-              "' to write '", path_.string(), "': ", std::strerror(errno));
+  CS_CHECK_AS(IoError, file_ != nullptr, "cannot create '", temp_path_.string(), "' to write '",
+              path_.string(), "': ", std::strerror(errno));
 }
 
 AtomicFile::~AtomicFile() {
@@ -57,8 +56,7 @@ void AtomicFile::write(const void* data, std::size_t size) {
 }
 
 void AtomicFile::commit() {
-  CS_CHECK_AS(IoError, !committed_ && file_ != nullptr, "'", path_.string(),
-              "' committed twice");
+  CS_CHECK_AS(IoError, !committed_ && file_ != nullptr, "'", path_.string(), "' committed twice");
   const bool flushed = std::fflush(file_) == 0 && ::fsync(fileno(file_)) == 0;
   const int close_result = std::fclose(file_);
   file_ = nullptr;
@@ -84,9 +82,8 @@ void atomic_write(const std::filesystem::path& path, std::string_view text) {
 
 std::string read_file(const std::filesystem::path& path) {
   std::error_code ec;
-  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path, ec), "cannot read '",
-              path.string(), "': ", std::filesystem::exists(path, ec) ? "not a regular file"
-                                                                        : "no such file");
+  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path, ec), "cannot read '", path.string(),
+              "': ", std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
   std::ifstream in(path, std::ios::binary);
   CS_CHECK_AS(IoError, in.good(), "cannot open '", path.string(), "': ", std::strerror(errno));
   std::ostringstream out;

@@ -28,8 +28,8 @@ bool probe_egl() {
       !terminate) {
     return false;
   }
-  auto get_platform_display = reinterpret_cast<PFNEGLGETPLATFORMDISPLAYEXTPROC>(
-      get_proc("eglGetPlatformDisplayEXT"));
+  auto get_platform_display =
+      reinterpret_cast<PFNEGLGETPLATFORMDISPLAYEXTPROC>(get_proc("eglGetPlatformDisplayEXT"));
   if (get_platform_display == nullptr) return false;
   EGLDisplay display =
       get_platform_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, nullptr);
@@ -37,7 +37,7 @@ bool probe_egl() {
   EGLint major = 0, minor = 0;
   if (!initialize(display, &major, &minor)) return false;
   const EGLint attributes[] = {EGL_SURFACE_TYPE, EGL_PBUFFER_BIT, EGL_RENDERABLE_TYPE,
-                              EGL_OPENGL_BIT, EGL_NONE};
+                               EGL_OPENGL_BIT, EGL_NONE};
   EGLConfig config = nullptr;
   EGLint count = 0;
   bool ok = false;

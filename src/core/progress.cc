@@ -29,7 +29,8 @@ void ProgressBar::set(std::int64_t done) {
   done_ = done;
   if (!active_ || finished_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_draw_).count() >= options_.min_interval_s) draw(false);
+  if (std::chrono::duration<double>(now - last_draw_).count() >= options_.min_interval_s)
+    draw(false);
 }
 
 void ProgressBar::set_postfix(std::string postfix) { postfix_ = std::move(postfix); }
@@ -76,9 +77,9 @@ std::string ProgressBar::render_line() const {
   const double eta = eta_seconds();
   if (eta >= 0 && done_ < total_) line += " ETA " + human_duration(eta);
   if (done_ >= total_ && total_ > 0) {
-    line += " in " + human_duration(std::chrono::duration<double>(
-                                        std::chrono::steady_clock::now() - start_)
-                                        .count());
+    line += " in " +
+            human_duration(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
   }
   if (!postfix_.empty()) line += "  " + postfix_;
   return line;

@@ -23,8 +23,8 @@ std::string today_string() {
 }
 
 RunDir RunDir::create(const fs::path& root, const std::string& name) {
-  CS_CHECK_AS(ConfigError, !name.empty() && name.find('/') == std::string::npos,
-              "run name '", name, "' must be non-empty and contain no '/'");
+  CS_CHECK_AS(ConfigError, !name.empty() && name.find('/') == std::string::npos, "run name '", name,
+              "' must be non-empty and contain no '/'");
   std::error_code ec;
   fs::create_directories(root, ec);
   CS_CHECK_AS(IoError, !ec, "cannot create runs directory '", root.string(), "': ", ec.message());
@@ -48,8 +48,8 @@ RunDir RunDir::open(const fs::path& dir) {
 RunDir RunDir::at(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  CS_CHECK_AS(IoError, !ec && fs::is_directory(dir), "cannot create run directory '",
-              dir.string(), "': ", ec.message());
+  CS_CHECK_AS(IoError, !ec && fs::is_directory(dir), "cannot create run directory '", dir.string(),
+              "': ", ec.message());
   return RunDir(dir);
 }
 
@@ -72,8 +72,7 @@ nlohmann::json RunDir::read_config() const {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    CS_THROW(FormatError, "'", (path_ / "config.json").string(), "' is not valid JSON: ",
-             e.what());
+    CS_THROW(FormatError, "'", (path_ / "config.json").string(), "' is not valid JSON: ", e.what());
   }
 }
 
@@ -84,12 +83,12 @@ void RunDir::log_metrics(const nlohmann::json& record) const {
   // which read_metrics skips.
   const std::string line = record.dump() + "\n";
   std::FILE* out = std::fopen(path.c_str(), "ab");
-  CS_CHECK_AS(IoError, out != nullptr, "cannot append to '", path.string(), "': ",
-              std::strerror(errno));
+  CS_CHECK_AS(IoError, out != nullptr, "cannot append to '", path.string(),
+              "': ", std::strerror(errno));
   const bool ok = std::fwrite(line.data(), 1, line.size(), out) == line.size();
   const bool closed = std::fclose(out) == 0;
-  CS_CHECK_AS(IoError, ok && closed, "cannot append to '", path.string(), "': ",
-              std::strerror(errno));
+  CS_CHECK_AS(IoError, ok && closed, "cannot append to '", path.string(),
+              "': ", std::strerror(errno));
 }
 
 std::vector<nlohmann::json> RunDir::read_metrics() const {

@@ -95,8 +95,8 @@ RuntimeState init_runtime(RuntimeOptions options) {
   seed_everything(options.seed);
 
   g_state = RuntimeState{threads, options.device, tuned, options.seed};
-  log::debug("runtime: {} thread(s), device {}, malloc tuned {}, seed {}", threads,
-             options.device, tuned, options.seed);
+  log::debug("runtime: {} thread(s), device {}, malloc tuned {}, seed {}", threads, options.device,
+             tuned, options.seed);
   return g_state;
 }
 
@@ -138,7 +138,8 @@ double measure_matmul_gflops(int n, int repeats) {
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     torch::mm_out(c, a, b);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::min(best, s);
   }
   return 2.0 * n * n * n / best / 1e9;

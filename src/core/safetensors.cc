@@ -92,8 +92,9 @@ torch::Tensor File::get(const std::string& name, bool copy) const {
   if (!copy && aligned && info->nbytes() > 0) {
     auto keep_alive = mapping_;
     // The mapping is read-only: the tensor must not be written to (the CLI and library only read).
-    return torch::from_blob(const_cast<std::uint8_t*>(data), info->shape,
-                            [keep_alive](void*) mutable { keep_alive.reset(); }, options);
+    return torch::from_blob(
+        const_cast<std::uint8_t*>(data), info->shape,
+        [keep_alive](void*) mutable { keep_alive.reset(); }, options);
   }
   auto out = torch::empty(info->shape, options);
   if (info->nbytes() > 0) std::memcpy(out.data_ptr(), data, info->nbytes());
@@ -103,9 +104,9 @@ torch::Tensor File::get(const std::string& name, bool copy) const {
 torch::Tensor File::get(const std::string& name, const std::vector<std::int64_t>& expected_shape,
                         bool copy) const {
   auto tensor = get(name, copy);
-  CS_CHECK_AS(ShapeError, tensor.sizes().vec() == expected_shape, "'",
-              mapping_->path().string(), "': tensor '", name, "' has shape ", tensor.sizes(),
-              ", expected ", c10::IntArrayRef(expected_shape));
+  CS_CHECK_AS(ShapeError, tensor.sizes().vec() == expected_shape, "'", mapping_->path().string(),
+              "': tensor '", name, "' has shape ", tensor.sizes(), ", expected ",
+              c10::IntArrayRef(expected_shape));
   return tensor;
 }
 
@@ -143,7 +144,7 @@ void save(const std::filesystem::path& path,
 
 void save_map(const std::filesystem::path& path,
               const std::map<std::string, torch::Tensor>& tensors,
-          const std::map<std::string, std::string>& metadata) {
+              const std::map<std::string, std::string>& metadata) {
   save(path, std::vector<std::pair<std::string, torch::Tensor>>(tensors.begin(), tensors.end()),
        metadata);
 }

@@ -32,10 +32,10 @@ struct DTypeRow {
 };
 
 constexpr DTypeRow kDTypes[] = {
-    {DType::kBool, "BOOL", 1}, {DType::kU8, "U8", 1},     {DType::kI8, "I8", 1},
-    {DType::kI16, "I16", 2},   {DType::kU16, "U16", 2},   {DType::kF16, "F16", 2},
-    {DType::kBF16, "BF16", 2}, {DType::kI32, "I32", 4},   {DType::kU32, "U32", 4},
-    {DType::kF32, "F32", 4},   {DType::kF64, "F64", 8},   {DType::kI64, "I64", 8},
+    {DType::kBool, "BOOL", 1}, {DType::kU8, "U8", 1},   {DType::kI8, "I8", 1},
+    {DType::kI16, "I16", 2},   {DType::kU16, "U16", 2}, {DType::kF16, "F16", 2},
+    {DType::kBF16, "BF16", 2}, {DType::kI32, "I32", 4}, {DType::kU32, "U32", 4},
+    {DType::kF32, "F32", 4},   {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8},
     {DType::kU64, "U64", 8},
 };
 
@@ -128,7 +128,8 @@ TensorInfo parse_entry(const std::string& name, const Json& entry, std::string_v
   if (shape_it->size() > 64) fail("shape has ", shape_it->size(), " dimensions (at most 64)");
   for (const auto& dim : *shape_it) {
     std::uint64_t d = 0;
-    if (!read_u64(dim, d) || d > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    if (!read_u64(dim, d) ||
+        d > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
       fail("shape entries must be non-negative integers, got ", dim.dump());
     info.shape.push_back(static_cast<std::int64_t>(d));
   }
@@ -138,8 +139,7 @@ TensorInfo parse_entry(const std::string& name, const Json& entry, std::string_v
     fail("missing 'data_offsets' [begin, end]");
   if (!read_u64((*offsets_it)[0], info.begin) || !read_u64((*offsets_it)[1], info.end))
     fail("data_offsets must be non-negative integers, got ", offsets_it->dump());
-  if (info.begin > info.end)
-    fail("data_offsets begin ", info.begin, " is after end ", info.end);
+  if (info.begin > info.end) fail("data_offsets begin ", info.begin, " is after end ", info.end);
   return info;
 }
 
@@ -201,8 +201,8 @@ Header parse(std::span<const std::uint8_t> file, std::string_view source) {
       CS_CHECK_AS(FormatError, it->is_object(), "'", source,
                   "': __metadata__ must be an object of strings");
       for (auto m = it->begin(); m != it->end(); ++m) {
-        CS_CHECK_AS(FormatError, m->is_string(), "'", source, "': __metadata__ value of '",
-                    m.key(), "' must be a string, got ", m->dump());
+        CS_CHECK_AS(FormatError, m->is_string(), "'", source, "': __metadata__ value of '", m.key(),
+                    "' must be a string, got ", m->dump());
         header.metadata[m.key()] = m->get<std::string>();
       }
       continue;
@@ -227,8 +227,8 @@ Header parse(std::span<const std::uint8_t> file, std::string_view source) {
     }
     CS_CHECK_AS(FormatError, !overflow && numel * item == t.nbytes(), "'", source, "': tensor '",
                 t.name, "' has ", t.nbytes(), " bytes but dtype ", dtype_name(t.dtype),
-                " x shape needs ", overflow ? std::string("more than 2^64")
-                                            : std::to_string(numel * item));
+                " x shape needs ",
+                overflow ? std::string("more than 2^64") : std::to_string(numel * item));
   }
 
   std::stable_sort(header.tensors.begin(), header.tensors.end(),
@@ -246,8 +246,8 @@ Header parse(std::span<const std::uint8_t> file, std::string_view source) {
     cursor = t.end;
     previous = &t;
   }
-  CS_CHECK_AS(FormatError, cursor == header.data_size, "'", source, "': ",
-              header.data_size - cursor, " trailing bytes after the last tensor");
+  CS_CHECK_AS(FormatError, cursor == header.data_size, "'", source,
+              "': ", header.data_size - cursor, " trailing bytes after the last tensor");
   return header;
 }
 

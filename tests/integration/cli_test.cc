@@ -23,8 +23,8 @@ struct CliResult {
 CliResult run_cli(const std::string& args, const testing::TempDir& dir) {
   const auto out = dir / "stdout.txt";
   const auto err = dir / "stderr.txt";
-  const std::string command = std::string(CS_CLI_PATH) + " " + args + " >" + out.string() +
-                              " 2>" + err.string() + " </dev/null";
+  const std::string command = std::string(CS_CLI_PATH) + " " + args + " >" + out.string() + " 2>" +
+                              err.string() + " </dev/null";
   const int status = std::system(command.c_str());
   CliResult result;
   if (WIFEXITED(status)) {

@@ -26,11 +26,12 @@ void add_info_command(Context& context) {
           {"clearsight", kVersion},
           {"libtorch", compat::torch_version()},
           {"mujoco", mujoco_version()},
-          {"blas", {{"vendor", blas.vendor},
-                    {"detail", blas.detail},
-                    {"library", blas.library_path},
-                    {"optimised", blas.optimised},
-                    {"matmul_512_gflops", gflops}}},
+          {"blas",
+           {{"vendor", blas.vendor},
+            {"detail", blas.detail},
+            {"library", blas.library_path},
+            {"optimised", blas.optimised},
+            {"matmul_512_gflops", gflops}}},
           {"threads", rt.threads},
           {"cores", std::thread::hardware_concurrency()},
           {"device", rt.device},
@@ -51,8 +52,9 @@ void add_info_command(Context& context) {
       std::printf("  512 matmul %.1f GFLOP/s (float32, %d thread%s)\n", gflops, rt.threads,
                   rt.threads == 1 ? "" : "s");
       if (!blas.optimised) {
-        std::printf("  WARNING    reference BLAS is ~5-10x slower; run scripts/setup to select "
-                    "OpenBLAS\n");
+        std::printf(
+            "  WARNING    reference BLAS is ~5-10x slower; run scripts/setup to select "
+            "OpenBLAS\n");
       }
       std::printf("Threads      %d of %u cores\n", rt.threads, std::thread::hardware_concurrency());
       std::printf("Device       %s\n", rt.device.c_str());

@@ -43,8 +43,8 @@ void add_safetensors_command(Context& context) {
         std::printf("%s\n", out.dump(2).c_str());
         return 0;
       }
-      std::printf("%s: %zu tensors, %s of data, header %s\n", path->c_str(),
-                  header.tensors.size(), human_bytes(static_cast<double>(total)).c_str(),
+      std::printf("%s: %zu tensors, %s of data, header %s\n", path->c_str(), header.tensors.size(),
+                  human_bytes(static_cast<double>(total)).c_str(),
                   human_bytes(static_cast<double>(header.data_start)).c_str());
       std::size_t width = 4;
       for (const auto& t : header.tensors) width = std::max(width, t.name.size());

@@ -50,8 +50,8 @@ int run_selftest(const GlobalOptions& global, const std::string& out,
   // Regression of a fixed random teacher network: 17 inputs -> 6 outputs (a HalfCheetah-sized
   // policy), so the loss must fall if autograd, the optimiser and BLAS work.
   const auto device = default_device();
-  auto teacher = torch::nn::Sequential(torch::nn::Linear(17, 64), torch::nn::Tanh(),
-                                       torch::nn::Linear(64, 6));
+  auto teacher =
+      torch::nn::Sequential(torch::nn::Linear(17, 64), torch::nn::Tanh(), torch::nn::Linear(64, 6));
   auto student = torch::nn::Sequential(torch::nn::Linear(17, cfg.hidden), torch::nn::ReLU(),
                                        torch::nn::Linear(cfg.hidden, cfg.hidden), torch::nn::ReLU(),
                                        torch::nn::Linear(cfg.hidden, 6));
@@ -88,7 +88,8 @@ int run_selftest(const GlobalOptions& global, const std::string& out,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::vector<std::pair<std::string, torch::Tensor>> weights;
-  for (const auto& item : student->named_parameters()) weights.emplace_back(item.key(), item.value());
+  for (const auto& item : student->named_parameters())
+    weights.emplace_back(item.key(), item.value());
   const auto weights_path = run.file("student.safetensors");
   safetensors::save(weights_path, weights, {{"producer", "clearsight selftest"}});
   const auto loaded = safetensors::load(weights_path);

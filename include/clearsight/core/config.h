@@ -101,7 +101,8 @@ class Reader {
     try {
       field = value.get<F>();
     } catch (const nlohmann::json::exception& e) {
-      CS_THROW(ConfigError, "config '", where, "': cannot read ", value.dump(), " (", e.what(), ")");
+      CS_THROW(ConfigError, "config '", where, "': cannot read ", value.dump(), " (", e.what(),
+               ")");
     }
   }
 

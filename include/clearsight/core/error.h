@@ -103,18 +103,19 @@ template <typename E, typename... Args>
 }  // namespace clearsight
 
 /// Throws clearsight::Error with the concatenated message when cond is false.
-#define CS_CHECK(cond, ...)                                                                    \
-  do {                                                                                         \
-    if (!(cond)) [[unlikely]]                                                                  \
-      ::clearsight::detail::throw_at<::clearsight::Error>(__FILE__, __LINE__, __VA_ARGS__);    \
+#define CS_CHECK(cond, ...)                                                                 \
+  do {                                                                                      \
+    if (!(cond)) [[unlikely]]                                                               \
+      ::clearsight::detail::throw_at<::clearsight::Error>(__FILE__, __LINE__, __VA_ARGS__); \
   } while (false)
 
 /// Throws the given error type (e.g. clearsight::FormatError) when cond is false.
-#define CS_CHECK_AS(ErrorType, cond, ...)                                                      \
-  do {                                                                                         \
-    if (!(cond)) [[unlikely]]                                                                  \
-      ::clearsight::detail::throw_at<ErrorType>(__FILE__, __LINE__, __VA_ARGS__);              \
+#define CS_CHECK_AS(ErrorType, cond, ...)                                         \
+  do {                                                                            \
+    if (!(cond)) [[unlikely]]                                                     \
+      ::clearsight::detail::throw_at<ErrorType>(__FILE__, __LINE__, __VA_ARGS__); \
   } while (false)
 
 /// Throws the given error type unconditionally.
-#define CS_THROW(ErrorType, ...) ::clearsight::detail::throw_at<ErrorType>(__FILE__, __LINE__, __VA_ARGS__)
+#define CS_THROW(ErrorType, ...) \
+  ::clearsight::detail::throw_at<ErrorType>(__FILE__, __LINE__, __VA_ARGS__)

@@ -52,8 +52,8 @@ class Registry {
     if (it == entries_.end()) {
       const auto all = names();
       std::string hint = did_you_mean(name, all);
-      CS_THROW(UnknownNameError, "unknown ", kind_, " '", name, "'", hint.empty() ? "" : "; ",
-               hint, " (known: ", join(all, ", "), ")");
+      CS_THROW(UnknownNameError, "unknown ", kind_, " '", name, "'", hint.empty() ? "" : "; ", hint,
+               " (known: ", join(all, ", "), ")");
     }
     return it->second;
   }

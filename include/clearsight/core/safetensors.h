@@ -60,7 +60,8 @@ void save(const std::filesystem::path& path,
           const std::map<std::string, std::string>& metadata = {});
 
 /// Saves a name -> tensor map (in name order), atomically.
-void save_map(const std::filesystem::path& path, const std::map<std::string, torch::Tensor>& tensors,
-          const std::map<std::string, std::string>& metadata = {});
+void save_map(const std::filesystem::path& path,
+              const std::map<std::string, torch::Tensor>& tensors,
+              const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace clearsight::safetensors

@@ -65,13 +65,13 @@ TEST(CoreConfig, OverlaysGivenKeysIncludingNested) {
 }
 
 TEST(CoreConfig, UnknownKeyListsValidKeysAndSuggests) {
-  const auto msg = message_of(
-      [] { config::from_json<Outer>(config::Json::parse(R"({"stepz": 5})"), "train"); });
+  const auto msg =
+      message_of([] { config::from_json<Outer>(config::Json::parse(R"({"stepz": 5})"), "train"); });
   EXPECT_NE(msg.find("unknown config key 'train.stepz'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("did you mean 'steps'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("steps, lr, verbose, seed, layers, net"), std::string::npos) << msg;
-  const auto nested = message_of(
-      [] { config::from_json<Outer>(config::Json::parse(R"({"net": {"widht": 5}})")); });
+  const auto nested =
+      message_of([] { config::from_json<Outer>(config::Json::parse(R"({"net": {"widht": 5}})")); });
   EXPECT_NE(nested.find("'net.widht'"), std::string::npos) << nested;
   EXPECT_NE(nested.find("width, act"), std::string::npos) << nested;
 }

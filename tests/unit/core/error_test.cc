@@ -33,9 +33,9 @@ TEST(CoreError, CheckAsThrowsTheRequestedType) {
 }
 
 TEST(CoreError, EveryKindHasAName) {
-  for (auto kind : {ErrorKind::kGeneric, ErrorKind::kConfig, ErrorKind::kIo, ErrorKind::kFormat,
-                    ErrorKind::kShape, ErrorKind::kUnknownName, ErrorKind::kNumeric,
-                    ErrorKind::kRuntime}) {
+  for (auto kind :
+       {ErrorKind::kGeneric, ErrorKind::kConfig, ErrorKind::kIo, ErrorKind::kFormat,
+        ErrorKind::kShape, ErrorKind::kUnknownName, ErrorKind::kNumeric, ErrorKind::kRuntime}) {
     EXPECT_FALSE(error_kind_name(kind).empty());
   }
   EXPECT_EQ(IoError("x").kind(), ErrorKind::kIo);

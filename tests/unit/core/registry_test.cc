@@ -22,8 +22,10 @@ struct Circle : Shape {
 
 Registry<Shape, double> make_registry() {
   Registry<Shape, double> registry("shape");
-  registry.add("square", [](double s) { return std::make_unique<Square>(s); }, "a square");
-  registry.add("circle", [](double r) { return std::make_unique<Circle>(r); }, "a circle");
+  registry.add(
+      "square", [](double s) { return std::make_unique<Square>(s); }, "a square");
+  registry.add(
+      "circle", [](double r) { return std::make_unique<Circle>(r); }, "a circle");
   return registry;
 }
 

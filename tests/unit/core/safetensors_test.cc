@@ -81,8 +81,8 @@ TEST(CoreSafetensors, ZeroCopyViewOutlivesTheFileObject) {
 
 TEST(CoreSafetensors, ExpectedShapeAndUnknownName) {
   testing::TempDir dir;
-  st::save_map(dir / "m.safetensors", std::map<std::string, torch::Tensor>{
-                                      {"layer.weight", torch::zeros({2, 3})}});
+  st::save_map(dir / "m.safetensors",
+               std::map<std::string, torch::Tensor>{{"layer.weight", torch::zeros({2, 3})}});
   const auto file = st::File::open(dir / "m.safetensors");
   EXPECT_NO_THROW(file.get("layer.weight", std::vector<std::int64_t>{2, 3}));
   EXPECT_THROW(file.get("layer.weight", std::vector<std::int64_t>{3, 2}), ShapeError);
@@ -98,8 +98,9 @@ TEST(CoreSafetensors, WriterRejectsBadInputAndKeepsOldFile) {
   testing::TempDir dir;
   st::save(dir / "keep.safetensors", {{"a", torch::ones({2})}});
   const std::string before = read_file(dir / "keep.safetensors");
-  EXPECT_THROW(st::save(dir / "keep.safetensors", {{"a", torch::ones({1})}, {"a", torch::ones({1})}}),
-               FormatError);
+  EXPECT_THROW(
+      st::save(dir / "keep.safetensors", {{"a", torch::ones({1})}, {"a", torch::ones({1})}}),
+      FormatError);
   EXPECT_THROW(st::save(dir / "keep.safetensors", {{"c", torch::ones({2}, torch::kComplexFloat)}}),
                FormatError);
   EXPECT_THROW(st::save(dir / "keep.safetensors", {{"", torch::ones({2})}}), FormatError);
@@ -166,18 +167,14 @@ TEST(CoreSafetensors, HostileInputsGiveClearFormatErrors) {
       {"unknown dtype",
        make_file(R"({"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", std::string(4, 'x')),
        "unknown dtype 'F33'"},
-      {"negative dim",
-       make_file(R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", "x"),
+      {"negative dim", make_file(R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}})", "x"),
        "non-negative integers"},
-      {"float dim",
-       make_file(R"({"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}})", "x"),
+      {"float dim", make_file(R"({"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}})", "x"),
        "non-negative integers"},
       {"reversed offsets",
-       make_file(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1,0]}})", "x"),
-       "is after end"},
+       make_file(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1,0]}})", "x"), "is after end"},
       {"offsets not a pair",
-       make_file(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0]}})", "x"),
-       "data_offsets"},
+       make_file(R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0]}})", "x"), "data_offsets"},
       {"missing dtype", make_file(R"({"a":{"shape":[1],"data_offsets":[0,1]}})", "x"),
        "missing string 'dtype'"},
       {"extra key",
@@ -225,9 +222,9 @@ TEST(CoreSafetensors, FileLevelErrors) {
   testing::write_bytes(dir / "empty.safetensors", "");
   EXPECT_THROW(st::File::open(dir / "empty.safetensors"), FormatError);
   // Unsigned dtypes parse but have no LibTorch 1.13 type: a clear error on access.
-  testing::write_bytes(dir / "u32.safetensors",
-                       make_file(R"({"a":{"dtype":"U32","shape":[1],"data_offsets":[0,4]}})",
-                                 std::string(4, '\0')));
+  testing::write_bytes(
+      dir / "u32.safetensors",
+      make_file(R"({"a":{"dtype":"U32","shape":[1],"data_offsets":[0,4]}})", std::string(4, '\0')));
   const auto file = st::File::open(dir / "u32.safetensors");
   EXPECT_THROW(file.get("a"), FormatError);
 }
