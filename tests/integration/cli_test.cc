@@ -1,6 +1,5 @@
 // Runs the clearsight program as a user would and checks exit codes, output and error lines.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -8,36 +7,12 @@
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/safetensors.h"
-#include "test_util.h"
+#include "cli_runner.h"
 
 namespace clearsight {
 namespace {
 
-struct CliResult {
-  int exit_code = -1;
-  bool crashed = false;
-  std::string out;
-  std::string err;
-};
-
-CliResult run_cli(const std::string& args, const testing::TempDir& dir) {
-  const auto out = dir / "stdout.txt";
-  const auto err = dir / "stderr.txt";
-  const std::string command = std::string(CS_CLI_PATH) + " " + args + " >" + out.string() + " 2>" +
-                              err.string() + " </dev/null";
-  const int status = std::system(command.c_str());
-  CliResult result;
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-    // The shell reports a signal-killed child as 128 + signal.
-    result.crashed = result.exit_code > 128;
-  } else {
-    result.crashed = true;
-  }
-  result.out = read_file(out);
-  result.err = read_file(err);
-  return result;
-}
+using testing::run_cli;
 
 std::string make_bytes(const std::string& header, const std::string& data) {
   std::string out(8, '\0');

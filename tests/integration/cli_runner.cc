@@ -1,0 +1,30 @@
+#include "cli_runner.h"
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+
+#include "clearsight/core/atomic_file.h"
+
+namespace clearsight::testing {
+
+CliResult run_cli(const std::string& args, const TempDir& dir) {
+  const auto out = dir / "stdout.txt";
+  const auto err = dir / "stderr.txt";
+  const std::string command = std::string(CS_CLI_PATH) + " " + args + " >" + out.string() + " 2>" +
+                              err.string() + " </dev/null";
+  const int status = std::system(command.c_str());
+  CliResult result;
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+    // The shell reports a signal-killed child as 128 + signal.
+    result.crashed = result.exit_code > 128;
+  } else {
+    result.crashed = true;
+  }
+  result.out = read_file(out);
+  result.err = read_file(err);
+  return result;
+}
+
+}  // namespace clearsight::testing

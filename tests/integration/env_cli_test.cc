@@ -1,0 +1,73 @@
+// The `clearsight env` commands as a user runs them.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/image.h"
+#include "cli_runner.h"
+
+namespace clearsight {
+namespace {
+
+TEST(IntegrationEnvCli, ListAndInfo) {
+  testing::TempDir dir;
+  auto r = testing::run_cli("env list --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto list = nlohmann::json::parse(r.out);
+  EXPECT_EQ(list.size(), 7u);
+  r = testing::run_cli("env info Walker2d-v4 --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto info = nlohmann::json::parse(r.out);
+  EXPECT_EQ(info["observation_space"]["shape"][0], 17);
+  EXPECT_EQ(info["action_space"]["shape"][0], 6);
+  EXPECT_EQ(info["frame_skip"], 4);
+  r = testing::run_cli("env info walker", dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown environment 'walker'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean"), std::string::npos) << r.err;
+}
+
+TEST(IntegrationEnvCli, RolloutIsSeededAndReported) {
+  testing::TempDir dir;
+  const auto a = testing::run_cli("--seed 4 env rollout --env Hopper-v4 --episodes 3 --json", dir);
+  const auto b = testing::run_cli("--seed 4 env rollout --env Hopper-v4 --episodes 3 --json", dir);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  const auto doc = nlohmann::json::parse(a.out);
+  EXPECT_EQ(doc["episodes"].size(), 3u);
+  EXPECT_GT(doc["episodes"][0]["length"].get<int>(), 0);
+  const auto human = testing::run_cli("env rollout --env Swimmer-v4 --episodes 1", dir);
+  EXPECT_EQ(human.exit_code, 0);
+  EXPECT_NE(human.out.find("mean return"), std::string::npos);
+  const auto bad = testing::run_cli("env rollout --env Swimmer-v4 --policy expert", dir);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("unknown policy 'expert'"), std::string::npos);
+}
+
+TEST(IntegrationEnvCli, RenderWritesGifAndPngStrip) {
+  testing::TempDir dir;
+  auto r = testing::run_cli("env render --env walker-walk --camera 3,90,-45 --frames 12 --out " +
+                                (dir / "walk.gif").string(),
+                            dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_file(dir / "walk.gif").substr(0, 6), "GIF89a");
+  r = testing::run_cli(
+      "env render --env Hopper-v4 --frames 6 --columns 3 --width 32 --height 24 "
+      "--out " +
+          (dir / "hop.png").string(),
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto strip = read_png(dir / "hop.png");
+  EXPECT_EQ(strip.width, 96);
+  EXPECT_EQ(strip.height, 48);
+  r = testing::run_cli("env render --camera 3,200,-45 --out " + (dir / "x.gif").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("outside the limits"), std::string::npos) << r.err;
+  r = testing::run_cli("env render --out " + (dir / "x.bmp").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.gif"));
+}
+
+}  // namespace
+}  // namespace clearsight
