@@ -140,13 +140,14 @@ torch::Tensor GatedMlpImpl::forward(const torch::Tensor& x) {
 
 DecoderBlockImpl::DecoderBlockImpl(const AttentionOptions& attention, std::int64_t intermediate,
                                    double eps) {
+  // Registered in execution order so that hook names list in the order activations occur.
+  hook_resid_pre = register_module("hook_resid_pre", HookPoint());
   ln1 = register_module("ln1", RMSNorm(attention.hidden, eps));
   attn = register_module("attn", Attention(attention));
-  ln2 = register_module("ln2", RMSNorm(attention.hidden, eps));
-  mlp = register_module("mlp", GatedMlp(attention.hidden, intermediate));
-  hook_resid_pre = register_module("hook_resid_pre", HookPoint());
   hook_attn_out = register_module("hook_attn_out", HookPoint());
   hook_resid_mid = register_module("hook_resid_mid", HookPoint());
+  ln2 = register_module("ln2", RMSNorm(attention.hidden, eps));
+  mlp = register_module("mlp", GatedMlp(attention.hidden, intermediate));
   hook_mlp_out = register_module("hook_mlp_out", HookPoint());
   hook_resid_post = register_module("hook_resid_post", HookPoint());
 }
@@ -212,15 +213,15 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
 }
 
 EncoderBlockImpl::EncoderBlockImpl(const EncoderOptions& o) {
+  hook_resid_pre = register_module("hook_resid_pre", HookPoint());
   ln1 = register_module("ln1",
                         torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden}).eps(o.eps)));
   attn = register_module("attn", EncoderAttention(o));
+  hook_attn_out = register_module("hook_attn_out", HookPoint());
+  hook_resid_mid = register_module("hook_resid_mid", HookPoint());
   ln2 = register_module("ln2",
                         torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden}).eps(o.eps)));
   mlp = register_module("mlp", Mlp(o.hidden, o.intermediate));
-  hook_resid_pre = register_module("hook_resid_pre", HookPoint());
-  hook_attn_out = register_module("hook_attn_out", HookPoint());
-  hook_resid_mid = register_module("hook_resid_mid", HookPoint());
   hook_mlp_out = register_module("hook_mlp_out", HookPoint());
   hook_resid_post = register_module("hook_resid_post", HookPoint());
 }

@@ -1,0 +1,52 @@
+#include "clearsight/mm/config.h"
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+
+namespace clearsight::mm {
+
+std::int64_t VisionConfig::tokens_per_image() const {
+  const auto grid = image_size / patch_size;
+  return grid * grid / (spatial_merge_size * spatial_merge_size);
+}
+
+std::int64_t VisionConfig::tokens_per_video() const {
+  return tokens_per_image() * (max_frames / temporal_patch_size);
+}
+
+void ModelConfig::validate() const {
+  CS_CHECK_AS(ConfigError,
+              vocab_size > 0 && hidden_size > 0 && intermediate_size > 0 && num_hidden_layers > 0,
+              "model config: sizes must be positive");
+  CS_CHECK_AS(ConfigError,
+              hidden_size % num_attention_heads == 0 &&
+                  num_attention_heads % num_key_value_heads == 0 &&
+                  (hidden_size / num_attention_heads) % 2 == 0,
+              "model config: hidden_size ", hidden_size, " must split into ", num_attention_heads,
+              " heads of even size, and heads into ", num_key_value_heads, " kv heads");
+  if (vision_config.enabled) {
+    const auto& v = vision_config;
+    CS_CHECK_AS(ConfigError,
+                v.image_size % (v.patch_size * v.spatial_merge_size) == 0 &&
+                    v.max_frames % v.temporal_patch_size == 0 && v.hidden_size % v.num_heads == 0,
+                "vision config: image_size must divide by patch_size x spatial_merge_size, "
+                "max_frames by temporal_patch_size, hidden_size by num_heads");
+  }
+  if (audio_config.enabled) {
+    const auto& a = audio_config;
+    CS_CHECK_AS(ConfigError,
+                a.max_samples % (4 * a.hop_length) == 0 &&
+                    a.d_model % a.encoder_attention_heads == 0 && a.n_fft > a.hop_length,
+                "audio config: max_samples must divide by 4 x hop_length and d_model by heads");
+  }
+}
+
+ModelConfig load_model_config(const std::filesystem::path& path) {
+  return config::from_json<ModelConfig>(config::load_file(path), "config");
+}
+
+void save_model_config(const ModelConfig& config, const std::filesystem::path& path) {
+  atomic_write(path, config::to_json(config).dump(2) + "\n");
+}
+
+}  // namespace clearsight::mm
