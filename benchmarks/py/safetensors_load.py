@@ -4,8 +4,12 @@ Two ways a Python user loads tensors: (1) the safetensors format parsed in Pytho
 numpy -> torch (what the safetensors package does for torch), and (2) torch.load of the same
 tensors saved as a .pt file. Prints best-of-N seconds for each.
 """
-import json
 import os
+
+# Same thread budget as the C++ side (1 torch and 1 BLAS thread); must precede importing torch.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import json
 import struct
 import sys
 import tempfile

@@ -8,18 +8,10 @@
 
 #include "clearsight/core/error.h"
 #include "clearsight/core/strings.h"
-#include "clearsight/version.h"
 
 namespace clearsight::envs {
 
 namespace fs = std::filesystem;
-
-fs::path assets_dir() {
-  if (const char* env = std::getenv("CLEARSIGHT_ASSETS"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  return kSourceAssetsDir;
-}
 
 std::shared_ptr<const mjModel> load_mjcf(const std::string& file_name) {
   static std::mutex mutex;

@@ -25,8 +25,8 @@ ModelConfig preset_config(const std::string& name, std::int64_t vocab_size) {
     c.audio_config.enabled = true;
   } else {
     const std::string hint = did_you_mean(name, preset_names());
-    CS_THROW(UnknownNameError, "unknown model preset '", name, "'", hint.empty() ? "" : "; ",
-             hint, " (presets: ", join(preset_names(), ", "), ")");
+    CS_THROW(UnknownNameError, "unknown model preset '", name, "'", hint.empty() ? "" : "; ", hint,
+             " (presets: ", join(preset_names(), ", "), ")");
   }
   c.validate();
   return c;

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "clearsight/core/paths.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/envs/env.h"
 
 namespace clearsight::envs {
 
-/// Directory holding assets/ (MJCF models): $CLEARSIGHT_ASSETS if set, else the source tree's.
-std::filesystem::path assets_dir();
+using clearsight::assets_dir;
 
 /// Loads an MJCF file from assets/mjcf/ (cached; the model is shared read-only).
 /// Throws IoError when the file is missing and FormatError when MuJoCo rejects it.

@@ -1,0 +1,28 @@
+// Audio files and sample-rate conversion: WAV/FLAC/OGG through libsndfile, band-limited
+// resampling, all as mono float32.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace clearsight {
+
+/// A mono clip.
+struct AudioClip {
+  int sample_rate = 0;
+  std::vector<float> samples;
+};
+
+/// Reads an audio file (WAV, FLAC, OGG...), mixing channels down to mono; throws IoError or
+/// FormatError.
+AudioClip read_audio(const std::filesystem::path& path);
+
+/// Writes a 16-bit PCM mono WAV atomically.
+void write_wav(const std::filesystem::path& path, const std::vector<float>& samples,
+               int sample_rate);
+
+/// Resamples with a Hann-windowed sinc (low-passed at the lower Nyquist frequency).
+std::vector<float> resample(const std::vector<float>& samples, int from_rate, int to_rate);
+
+}  // namespace clearsight

@@ -1,0 +1,102 @@
+#include "clearsight/core/audio.h"
+
+#include <sndfile.h>
+
+#include <unistd.h>
+#include <algorithm>
+#include <cmath>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+
+namespace clearsight {
+
+AudioClip read_audio(const std::filesystem::path& path) {
+  std::error_code ec;
+  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path, ec), "cannot read audio '",
+              path.string(), "': no such file");
+  SF_INFO info{};
+  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
+  CS_CHECK_AS(FormatError, file != nullptr, "'", path.string(),
+              "' is not a readable audio file: ", sf_strerror(nullptr));
+  const bool sane = info.channels >= 1 && info.channels <= 64 && info.samplerate >= 1000 &&
+                    info.samplerate <= 384000 && info.frames >= 0 && info.frames < (1LL << 31);
+  if (!sane) {
+    sf_close(file);
+    CS_THROW(FormatError, "'", path.string(), "': implausible audio header (", info.channels,
+             " channels, ", info.samplerate, " Hz)");
+  }
+  std::vector<float> interleaved(static_cast<std::size_t>(info.frames) * info.channels);
+  const sf_count_t read = sf_readf_float(file, interleaved.data(), info.frames);
+  sf_close(file);
+  AudioClip clip;
+  clip.sample_rate = info.samplerate;
+  clip.samples.resize(static_cast<std::size_t>(read));
+  for (sf_count_t i = 0; i < read; ++i) {
+    float sum = 0;
+    for (int c = 0; c < info.channels; ++c) sum += interleaved[i * info.channels + c];
+    clip.samples[i] = sum / info.channels;
+  }
+  for (float v : clip.samples) {
+    CS_CHECK_AS(NumericError, std::isfinite(v), "'", path.string(), "' contains NaN samples");
+  }
+  return clip;
+}
+
+void write_wav(const std::filesystem::path& path, const std::vector<float>& samples,
+               int sample_rate) {
+  CS_CHECK_AS(ConfigError, sample_rate > 0, "write_wav: sample rate must be positive");
+  // libsndfile writes to a path; write to a temporary beside the target and rename.
+  const std::filesystem::path temp =
+      path.parent_path() / (path.filename().string() + ".tmp." + std::to_string(getpid()));
+  SF_INFO info{};
+  info.samplerate = sample_rate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* file = sf_open(temp.c_str(), SFM_WRITE, &info);
+  CS_CHECK_AS(IoError, file != nullptr, "cannot write '", path.string(),
+              "': ", sf_strerror(nullptr));
+  std::vector<float> clipped(samples.size());
+  std::transform(samples.begin(), samples.end(), clipped.begin(),
+                 [](float v) { return std::clamp(v, -1.0f, 1.0f); });
+  const sf_count_t written =
+      sf_writef_float(file, clipped.data(), static_cast<sf_count_t>(clipped.size()));
+  sf_close(file);
+  if (written != static_cast<sf_count_t>(clipped.size()) ||
+      std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::error_code ec;
+    std::filesystem::remove(temp, ec);
+    CS_THROW(IoError, "cannot write '", path.string(), "'");
+  }
+}
+
+std::vector<float> resample(const std::vector<float>& samples, int from_rate, int to_rate) {
+  CS_CHECK_AS(ConfigError, from_rate > 0 && to_rate > 0, "resample: rates must be positive");
+  if (from_rate == to_rate || samples.empty()) return samples;
+  const double ratio = static_cast<double>(to_rate) / from_rate;
+  const double cutoff = std::min(1.0, ratio);  // Relative to the input Nyquist frequency.
+  constexpr int kHalfWidth = 16;               // Taps on each side, in input samples / cutoff.
+  const double support = kHalfWidth / cutoff;
+  const auto n_out = static_cast<std::size_t>(std::floor(samples.size() * ratio));
+  std::vector<float> out(n_out);
+  const auto n_in = static_cast<std::int64_t>(samples.size());
+  for (std::size_t j = 0; j < n_out; ++j) {
+    const double center = j / ratio;
+    const auto lo =
+        std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(center - support)));
+    const auto hi = std::min<std::int64_t>(n_in - 1, static_cast<std::int64_t>(center + support));
+    double acc = 0, weight_sum = 0;
+    for (std::int64_t i = lo; i <= hi; ++i) {
+      const double x = (i - center) * cutoff;
+      const double sinc = x == 0 ? 1.0 : std::sin(M_PI * x) / (M_PI * x);
+      const double window = 0.5 + 0.5 * std::cos(M_PI * (i - center) / support);
+      const double w = sinc * window;
+      acc += w * samples[i];
+      weight_sum += w;
+    }
+    out[j] = static_cast<float>(weight_sum != 0 ? acc / weight_sum : 0.0);
+  }
+  return out;
+}
+
+}  // namespace clearsight
