@@ -34,6 +34,8 @@ void add_info_command(Context& context);
 void add_safetensors_command(Context& context);
 /// `clearsight env list|info|rollout|render`.
 void add_env_command(Context& context);
+/// `clearsight mm train|eval|ask|hooks|tasks|sample`.
+void add_mm_command(Context& context);
 /// `clearsight selftest`.
 void add_selftest_command(Context& context);
 

@@ -1,0 +1,83 @@
+#include "clearsight/mm/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/mm/data.h"
+#include "test_util.h"
+
+namespace clearsight::mm {
+namespace {
+
+TrainConfig tiny_config(std::int64_t steps) {
+  TrainConfig c;
+  c.preset = "cs-tiny-vl";
+  c.tasks = {"text_choice", "scene_vqa"};
+  c.steps = steps;
+  c.batch_size = 4;
+  c.warmup_steps = 2;
+  c.eval_every = 1000;
+  c.eval_samples = 2;
+  c.checkpoint_every = 3;
+  return c;
+}
+
+TEST(MmTrainer, CollateMasksEverythingButTheAnswer) {
+  const auto task = make_task("scene_vqa");
+  const auto tokenizer = tokenizer_for_tasks({"scene_vqa"}, 0);
+  std::vector<Sample> samples = {task->sample(Split::kTrain, 0), task->sample(Split::kTrain, 1)};
+  const MediaTokens counts;
+  const auto batch = collate(samples, tokenizer, counts, 32000, /*with_answers=*/true);
+  EXPECT_EQ(batch.inputs.images.size(0), 2);
+  for (int i = 0; i < 2; ++i) {
+    const auto labels = batch.labels[i];
+    const auto answer = tokenizer.encode(samples[i].answer);
+    const auto n_labels = (labels != kIgnoreLabel).sum().item<std::int64_t>();
+    EXPECT_EQ(n_labels, static_cast<std::int64_t>(answer.size()) + 1);  // + <|im_end|>.
+    // The last label is <|im_end|>, predicted from the last answer token.
+    const auto prompt_len = static_cast<std::int64_t>(batch.prompts[i].size());
+    EXPECT_EQ(labels[prompt_len - 1].item<std::int64_t>(), answer.front());
+    EXPECT_EQ(
+        labels[prompt_len - 1 + static_cast<std::int64_t>(answer.size())].item<std::int64_t>(),
+        tokenizer.im_end_id());
+  }
+  const auto blank = collate(samples, tokenizer, counts, 32000, true, /*blank_media=*/true);
+  EXPECT_EQ(blank.inputs.images.min().item<int>(), 128);
+  EXPECT_THROW(pad_audio(torch::zeros({40000}), 32000), ShapeError);
+}
+
+TEST(MmTrainer, ResumeAfterAKillContinuesExactly) {
+  testing::TempDir dir;
+  train(tiny_config(6), dir / "straight");
+  // Interrupted run: 3 steps (checkpoint at 3), then a rerun with the full budget resumes.
+  auto first = tiny_config(6);
+  first.stop_after = 3;
+  EXPECT_TRUE(train(first, dir / "resumed").empty());
+  EXPECT_FALSE(std::filesystem::exists(dir / "resumed" / "model"));
+  train(tiny_config(6), dir / "resumed");
+  const auto a = load_model(dir / "straight" / "model");
+  const auto b = load_model(dir / "resumed" / "model");
+  for (const auto& p : a->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()])) << p.key();
+  }
+  const auto summary = nlohmann::json::parse(read_file(dir / "resumed" / "summary.json"));
+  EXPECT_EQ(summary["steps"], 6);
+  EXPECT_TRUE(summary["validation"].contains("scene_vqa"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "resumed" / "model" / "vocab.txt"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "resumed" / "checkpoint-new"));
+}
+
+TEST(MmTrainer, BadConfigsAreClearErrors) {
+  auto c = tiny_config(5);
+  c.tasks = {"scene_vq"};
+  EXPECT_THROW(c.validate(), UnknownNameError);
+  c = tiny_config(0);
+  EXPECT_THROW(c.validate(), ConfigError);
+  c = tiny_config(5);
+  c.preset = "cs-huge";
+  EXPECT_THROW(c.validate(), UnknownNameError);
+}
+
+}  // namespace
+}  // namespace clearsight::mm

@@ -1,0 +1,301 @@
+// `clearsight mm train|eval|ask|hooks|tasks|sample`: the built-in multimodal models and the
+// synthetic task suite.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "clearsight/core/audio.h"
+#include "clearsight/core/config.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/image.h"
+#include "clearsight/core/paths.h"
+#include "clearsight/core/strings.h"
+#include "clearsight/mm/data.h"
+#include "clearsight/mm/presets.h"
+#include "clearsight/mm/trainer.h"
+#include "commands.h"
+
+namespace clearsight::cli {
+namespace {
+
+using nlohmann::json;
+
+mm::Split parse_split(const std::string& name) {
+  if (name == "train") return mm::Split::kTrain;
+  if (name == "validation") return mm::Split::kValidation;
+  if (name == "test") return mm::Split::kTest;
+  CS_THROW(ConfigError, "unknown split '", name, "' (train, validation, test)");
+}
+
+torch::Tensor image_tensor(const RgbImage& image, std::int64_t size, const std::string& path) {
+  CS_CHECK_AS(ShapeError, image.width == size && image.height == size, "'", path, "' is ",
+              image.width, "x", image.height, "; the model expects ", size, "x", size, " images");
+  return torch::from_blob(const_cast<std::uint8_t*>(image.pixels.data()),
+                          {image.height, image.width, 3}, torch::kUInt8)
+      .permute({2, 0, 1})
+      .clone();
+}
+
+int run_train(const GlobalOptions& global, const std::string& preset, const std::string& out,
+              const std::vector<std::string>& overrides) {
+  start_runtime(global);
+  config::Json raw = config::Json::object();
+  raw["preset"] = preset;
+  raw["seed"] = global.runtime.seed;
+  for (const auto& o : overrides) config::apply_override(raw, o);
+  const auto cfg = config::from_json<mm::TrainConfig>(raw, "train");
+  const auto results = mm::train(cfg, out);
+  if (results.empty()) {
+    std::printf("stopped early (stop_after); rerun the same command to continue\n");
+    return 0;
+  }
+  std::printf("trained %s; validation:\n", cfg.preset.c_str());
+  for (const auto& r : results) {
+    std::printf("  %-14s %-22s %.3f (chance %.3f)\n", r.task.c_str(), r.metric.c_str(), r.score,
+                r.chance);
+  }
+  std::printf("model written to %s/model\n", out.c_str());
+  return 0;
+}
+
+struct EvalArgs {
+  std::string model = "cs-tiny-vl";
+  std::string task = "all";
+  std::string split = "test";
+  std::int64_t samples = 200;
+  bool blank_media = false;
+  bool json = false;
+  bool show = false;
+};
+
+int run_eval(const GlobalOptions& global, const EvalArgs& a) {
+  start_runtime(global);
+  auto loaded = mm::load_model_with_tokenizer(a.model);
+  std::vector<std::string> tasks;
+  if (a.task == "all") {
+    const std::string preset =
+        loaded.model->config().vision_config.enabled ? "cs-tiny-vl" : "cs-tiny-audio";
+    tasks = mm::preset_tasks(preset);
+  } else {
+    tasks = split(a.task, ',');
+  }
+  json out = json::object();
+  for (const auto& name : tasks) {
+    const auto task = mm::make_task(name);
+    mm::EvalOptions options;
+    options.split = parse_split(a.split);
+    options.samples = a.samples;
+    options.progress = !a.json;
+    const auto r = mm::evaluate(*loaded.model, loaded.tokenizer, *task, options);
+    json entry = {{r.metric, r.score},
+                  {"chance", r.chance},
+                  {"samples", r.samples},
+                  {"counterpart", task->counterpart()}};
+    if (a.blank_media && !task->modalities().empty()) {
+      options.blank_media = true;
+      entry["media_blanked"] = mm::evaluate(*loaded.model, loaded.tokenizer, *task, options).score;
+    }
+    out[name] = entry;
+    if (!a.json) {
+      std::printf(
+          "%-14s %-22s %.3f  (chance %.3f%s)\n", name.c_str(), r.metric.c_str(), r.score, r.chance,
+          entry.contains("media_blanked")
+              ? (", media blanked " + std::to_string(entry["media_blanked"].get<double>())).c_str()
+              : "");
+      if (a.show) {
+        for (std::size_t i = 0; i < std::min<std::size_t>(5, r.predictions.size()); ++i) {
+          std::printf("    expected '%s'  got '%s'\n", r.answers[i].c_str(),
+                      r.predictions[i].c_str());
+        }
+      }
+    }
+  }
+  if (a.json) std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
+struct AskArgs {
+  std::string model = "cs-tiny-vl";
+  std::string image;
+  std::vector<std::string> video;
+  std::string audio;
+  std::string question;
+  int max_new_tokens = 16;
+};
+
+int run_ask(const GlobalOptions& global, const AskArgs& a) {
+  start_runtime(global);
+  auto loaded = mm::load_model_with_tokenizer(a.model);
+  const auto& config = loaded.model->config();
+  mm::Sample sample;
+  sample.prompt = a.question;
+  if (!a.image.empty()) {
+    CS_CHECK_AS(ConfigError, config.vision_config.enabled, "model '", a.model,
+                "' has no vision tower; it cannot take --image");
+    sample.image = image_tensor(read_png(a.image), config.vision_config.image_size, a.image);
+  }
+  if (!a.video.empty()) {
+    CS_CHECK_AS(ConfigError, config.vision_config.enabled, "model '", a.model,
+                "' has no vision tower; it cannot take --video");
+    std::vector<torch::Tensor> frames;
+    for (const auto& path : a.video) {
+      frames.push_back(image_tensor(read_png(path), config.vision_config.image_size, path));
+    }
+    sample.video = torch::stack(frames);
+  }
+  if (!a.audio.empty()) {
+    CS_CHECK_AS(ConfigError, config.audio_config.enabled, "model '", a.model,
+                "' has no audio tower; it cannot take --audio");
+    const auto clip = read_audio(a.audio);
+    auto samples =
+        resample(clip.samples, clip.sample_rate, static_cast<int>(config.audio_config.sample_rate));
+    CS_CHECK_AS(ShapeError,
+                static_cast<std::int64_t>(samples.size()) <= config.audio_config.max_samples, "'",
+                a.audio, "' is ", samples.size() / double(config.audio_config.sample_rate),
+                " s long; the model takes clips of at most ",
+                config.audio_config.max_samples / double(config.audio_config.sample_rate), " s");
+    sample.audio = torch::tensor(samples, torch::kFloat32);
+  }
+  const auto batch = mm::collate({sample}, loaded.tokenizer, loaded.model->media_tokens(),
+                                 config.audio_config.max_samples, /*with_answers=*/false);
+  mm::GenerateOptions gen;
+  gen.max_new_tokens = a.max_new_tokens;
+  loaded.model->eval();
+  const auto out =
+      loaded.model->generate(batch.prompts, batch.inputs, gen, loaded.tokenizer.im_end_id());
+  std::printf("%s\n", loaded.tokenizer.decode(out[0]).c_str());
+  return 0;
+}
+
+int run_sample(const GlobalOptions& global, const std::string& task_name, const std::string& split,
+               std::int64_t index, const std::string& out_dir) {
+  start_runtime(global);
+  const auto task = mm::make_task(task_name, global.runtime.seed);
+  const auto s = task->sample(parse_split(split), index);
+  std::filesystem::create_directories(out_dir);
+  const std::filesystem::path dir(out_dir);
+  const std::string stem = task_name + "_" + split + "_" + std::to_string(index);
+  if (s.image.defined()) {
+    const auto hwc = s.image.permute({1, 2, 0}).contiguous();
+    write_png(dir / (stem + ".png"),
+              {hwc.data_ptr<std::uint8_t>(), static_cast<std::size_t>(hwc.numel())},
+              static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)));
+  }
+  if (s.video.defined()) {
+    for (std::int64_t f = 0; f < s.video.size(0); ++f) {
+      const auto hwc = s.video[f].permute({1, 2, 0}).contiguous();
+      write_png(dir / (stem + "_frame" + std::to_string(f) + ".png"),
+                {hwc.data_ptr<std::uint8_t>(), static_cast<std::size_t>(hwc.numel())},
+                static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)));
+    }
+  }
+  if (s.audio.defined()) {
+    const auto a = s.audio.contiguous();
+    write_wav(dir / (stem + ".wav"),
+              std::vector<float>(a.data_ptr<float>(), a.data_ptr<float>() + a.numel()),
+              mm::kSampleRate);
+  }
+  std::printf("prompt: %s\nanswer: %s\nfiles:  %s/%s*\n", s.prompt.c_str(), s.answer.c_str(),
+              out_dir.c_str(), stem.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_mm_command(Context& context) {
+  auto* group = context.app.add_subcommand("mm", "Built-in multimodal models and the task suite");
+  group->require_subcommand(1);
+
+  auto* train = group->add_subcommand("train", "Train a built-in model (re-run to resume)");
+  auto preset = std::make_shared<std::string>("cs-tiny-vl");
+  auto out = std::make_shared<std::string>();
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  train->add_option("--preset", *preset, "cs-tiny-vl or cs-tiny-audio")->default_val(*preset);
+  train->add_option("--out", *out, "Run directory (resumes if it holds a checkpoint)")->required();
+  train->add_option("--set", *overrides, "Config override key=value (steps, batch_size, lr...)");
+  train->callback([&context, preset, out, overrides] {
+    context.action = [&context, preset, out, overrides] {
+      return run_train(context.global, *preset, *out, *overrides);
+    };
+  });
+
+  auto* eval = group->add_subcommand("eval", "Score a model on its tasks");
+  auto e = std::make_shared<EvalArgs>();
+  eval->add_option("--model", e->model, "Built-in model name or model directory")
+      ->default_val(e->model);
+  eval->add_option("--task", e->task, "Task name, comma list, or all")->default_val(e->task);
+  eval->add_option("--split", e->split, "train, validation or test")->default_val(e->split);
+  eval->add_option("--samples", e->samples, "Samples per task")->default_val(e->samples);
+  eval->add_flag("--blank-media", e->blank_media, "Also score with images/audio blanked");
+  eval->add_flag("--show", e->show, "Print a few predictions");
+  eval->add_flag("--json", e->json, "Print one JSON document");
+  eval->callback(
+      [&context, e] { context.action = [&context, e] { return run_eval(context.global, *e); }; });
+
+  auto* ask = group->add_subcommand("ask", "Ask a model a question about an image, video or audio");
+  auto q = std::make_shared<AskArgs>();
+  ask->add_option("--model", q->model, "Built-in model name or model directory")
+      ->default_val(q->model);
+  ask->add_option("--image", q->image, "PNG image");
+  ask->add_option("--video", q->video, "PNG frames (oldest first)")->delimiter(',');
+  ask->add_option("--audio", q->audio, "Audio file (WAV, FLAC, OGG)");
+  ask->add_option("--max-new-tokens", q->max_new_tokens, "Longest answer")
+      ->default_val(q->max_new_tokens);
+  ask->add_option("QUESTION", q->question, "The question")->required();
+  ask->callback(
+      [&context, q] { context.action = [&context, q] { return run_ask(context.global, *q); }; });
+
+  auto* hooks = group->add_subcommand("hooks", "List a model's hook points");
+  auto hooks_model = std::make_shared<std::string>("cs-tiny-vl");
+  hooks->add_option("MODEL", *hooks_model, "Preset, built-in model or directory")
+      ->default_val(*hooks_model);
+  hooks->callback([&context, hooks_model] {
+    context.action = [&context, hooks_model] {
+      start_runtime(context.global);
+      std::shared_ptr<mm::MultimodalModel> model;
+      const auto presets = mm::preset_names();
+      if (std::find(presets.begin(), presets.end(), *hooks_model) != presets.end() &&
+          !std::filesystem::exists(assets_dir() / "models" / *hooks_model)) {
+        model = std::make_shared<mm::MultimodalModel>(mm::preset_config(*hooks_model, 64));
+      } else {
+        model = mm::load_model_with_tokenizer(*hooks_model).model;
+      }
+      for (const auto& name : model->hook_names()) std::printf("%s\n", name.c_str());
+      return 0;
+    };
+  });
+
+  auto* tasks = group->add_subcommand("tasks", "List the synthetic tasks");
+  tasks->callback([&context] {
+    context.action = [&context] {
+      start_runtime(context.global);
+      for (const auto& name : mm::task_names()) {
+        const auto t = mm::make_task(name);
+        std::printf("%-14s %-14s %-22s chance %.3f  needs %s\n", name.c_str(),
+                    t->counterpart().c_str(), t->metric().c_str(), t->chance_level(),
+                    t->modalities().empty() ? "text only" : join(t->modalities(), "+").c_str());
+      }
+      return 0;
+    };
+  });
+
+  auto* sample = group->add_subcommand("sample", "Write one task sample as PNG/WAV files");
+  struct SampleArgs {
+    std::string task = "scene_vqa";
+    std::string split = "test";
+    std::int64_t index = 0;
+    std::string out = ".";
+  };
+  auto s = std::make_shared<SampleArgs>();
+  sample->add_option("--task", s->task, "Task name")->default_val(s->task);
+  sample->add_option("--split", s->split, "train, validation or test")->default_val(s->split);
+  sample->add_option("--index", s->index, "Sample index")->default_val(s->index);
+  sample->add_option("--out", s->out, "Output folder")->default_val(s->out);
+  sample->callback([&context, s] {
+    context.action = [&context, s] {
+      return run_sample(context.global, s->task, s->split, s->index, s->out);
+    };
+  });
+}
+
+}  // namespace clearsight::cli
