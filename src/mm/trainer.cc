@@ -181,7 +181,13 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
   tokenizer.save(run.path() / "vocab.txt");
 
   std::vector<std::unique_ptr<Task>> tasks;
-  for (const auto& name : config.tasks) tasks.push_back(make_task(name, config.data_seed));
+  for (const auto& name : config.tasks) {
+    tasks.push_back(make_task(name, config.data_seed));
+    // Expensive samples (synthesised speech) are made once and cached on disk up front.
+    log::info("preparing task {} (cached after the first run)", name);
+    tasks.back()->prepare(Split::kValidation, config.eval_samples);
+    tasks.back()->prepare(Split::kTrain, -1);
+  }
   const auto counts = model.media_tokens();
   const auto max_audio = model.config().audio_config.max_samples;
 
