@@ -94,6 +94,11 @@ class Reader {
     } else if constexpr (std::is_floating_point_v<F>) {
       CS_CHECK_AS(ConfigError, value.is_number(), "config '", where, "': expected a number, got ",
                   json_type_name(value), " ", value.dump());
+    } else if constexpr (std::is_same_v<F, std::vector<std::string>>) {
+      if (value.is_string()) {  // "--set tasks=a,b" from a shell: a comma-separated list.
+        field = split(value.get<std::string>(), ',');
+        return;
+      }
     } else if constexpr (std::is_same_v<F, std::string>) {
       CS_CHECK_AS(ConfigError, value.is_string(), "config '", where, "': expected a string, got ",
                   json_type_name(value), " ", value.dump());

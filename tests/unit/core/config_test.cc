@@ -37,6 +37,14 @@ struct Outer {
   void validate() const { CS_CHECK_AS(ConfigError, steps > 0, "steps must be positive"); }
 };
 
+struct Names {
+  std::vector<std::string> names;
+  template <typename V>
+  void visit(V& v) {
+    v("names", names);
+  }
+};
+
 std::string message_of(const std::function<void()>& fn) {
   try {
     fn();
@@ -129,6 +137,9 @@ TEST(CoreConfig, Overrides) {
   EXPECT_DOUBLE_EQ(o.lr, 1e-3);
   EXPECT_EQ(o.layers, (std::vector<int>{4, 5}));
   EXPECT_THROW(config::apply_override(j, "novalue"), ConfigError);
+  config::Json list = config::Json::object();
+  config::apply_override(list, "names=a,b");  // As typed in a shell: not JSON, so a string.
+  EXPECT_EQ(config::from_json<Names>(list).names, (std::vector<std::string>{"a", "b"}));
   EXPECT_THROW(config::apply_override(j, "=3"), ConfigError);
   EXPECT_THROW(config::apply_override(j, "a..b=3"), ConfigError);
 }
