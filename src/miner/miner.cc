@@ -1,0 +1,396 @@
+#include "clearsight/miner/miner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "clearsight/core/error.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/core/strings.h"
+
+namespace clearsight::miner {
+namespace {
+
+template <std::size_t N>
+int index_of(const std::array<const char*, N>& names, const std::string& name, const char* kind) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (name == names[i]) return static_cast<int>(i);
+  }
+  const std::vector<std::string> all(names.begin(), names.end());
+  const std::string hint = did_you_mean(name, all);
+  CS_THROW(UnknownNameError, "unknown ", kind, " '", name, "'", hint.empty() ? "" : "; ", hint,
+           " (known: ", join(all, ", "), ")");
+}
+
+std::string layer_hook(int layer, const char* suffix) {
+  return "blocks." + std::to_string(layer) + "." + suffix;
+}
+
+std::vector<int> competing(const std::string& split, const torch::Tensor& present) {
+  std::vector<int> groups;
+  if (split == "default") {
+    groups = {0, 1, 2, 3, 4};
+  } else if (split == "special_text") {
+    groups = {5, 2, 3, 4};
+  } else if (split == "prompt") {
+    groups = {6};
+  } else {
+    CS_THROW(UnknownNameError, "unknown modality split '", split,
+             "' (default, special_text, prompt)");
+  }
+  std::vector<int> out;
+  for (int g : groups) {
+    if (present[g].item<bool>()) out.push_back(g);
+  }
+  CS_CHECK_AS(ConfigError, !out.empty(), "no modality of split '", split, "' occurs in the data");
+  return out;
+}
+
+// Indices of the k largest entries of a 1-D tensor.
+torch::Tensor top_indices(const torch::Tensor& values, std::int64_t k) {
+  k = std::min<std::int64_t>(k, values.numel());
+  if (k <= 0) return torch::empty({0}, torch::kInt64);
+  return std::get<1>(values.topk(k));
+}
+
+}  // namespace
+
+int modality_index(const std::string& name) { return index_of(kModalities, name, "modality"); }
+
+int metric_index(const std::string& name) { return index_of(kMetrics, name, "importance metric"); }
+
+torch::Tensor modality_masks(const torch::Tensor& ids, const mm::Tokenizer& tokenizer) {
+  CS_CHECK_AS(ShapeError, ids.dim() == 1, "modality_masks expects the ids of one prompt [L]");
+  const auto n = ids.size(0);
+  auto masks = torch::zeros({kNumModalities, n}, torch::kBool);
+  auto m = masks.accessor<bool, 2>();
+  const auto ids_c = ids.to(torch::kInt64).contiguous();
+  const auto* p = ids_c.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto modality = tokenizer.modality(p[i]);
+    const int g = static_cast<int>(modality);  // text, special, image, video, audio in order.
+    m[g][i] = true;
+    m[5][i] = modality == mm::Modality::kText || modality == mm::Modality::kSpecial;
+    m[6][i] = true;
+  }
+  return masks;
+}
+
+nn::NameFilter score_hooks(bool faithful) {
+  return [faithful](const std::string& name) {
+    if (name.rfind("blocks.", 0) != 0) return false;  // The language model only.
+    auto ends = [&name](const std::string& suffix) {
+      return name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    return ends("mlp.hook_post") || ends("attn.hook_pattern") ||
+           (faithful && (ends("attn.hook_q") || ends("attn.hook_k")));
+  };
+}
+
+torch::Tensor min_max(const torch::Tensor& x) {
+  const auto lo = std::get<0>(x.min(-1, /*keepdim=*/true));
+  const auto hi = std::get<0>(x.max(-1, /*keepdim=*/true));
+  const auto range = hi - lo;
+  return torch::where(range > 0, (x - lo) / range.clamp_min(1e-300), torch::zeros_like(x));
+}
+
+SampleScores score_sample(const nn::ActivationCache& cache, const torch::Tensor& masks, int layers,
+                          const ScoreOptions& options) {
+  torch::NoGradGuard no_grad;
+  const auto first = cache[layer_hook(0, "mlp.hook_post")];
+  CS_CHECK_AS(ShapeError, first.dim() == 3 && first.size(0) == 1,
+              "MINER scores one prompt at a time; mlp.hook_post has shape ", first.sizes());
+  const auto length = first.size(1);
+  const auto neurons = first.size(2);
+  CS_CHECK_AS(ShapeError,
+              masks.dim() == 2 && masks.size(0) == kNumModalities && masks.size(1) == length,
+              "modality masks have shape ", masks.sizes(), ", expected [", kNumModalities, ", ",
+              length, "]");
+  SampleScores out;
+  out.scores = torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
+  out.present = masks.any(1);
+  std::vector<torch::Tensor> positions(kNumModalities);
+  for (int m = 0; m < kNumModalities; ++m) positions[m] = masks[m].nonzero().flatten();
+  for (int l = 0; l < layers; ++l) {
+    const auto x = cache[layer_hook(l, "mlp.hook_post")][0].to(torch::kFloat64);  // [L, N]
+    torch::Tensor attention;                                                      // [L, L]
+    if (options.faithful) {
+      const auto q = cache[layer_hook(l, "attn.hook_q")][0].to(torch::kFloat64);  // [H, L, D]
+      const auto k = cache[layer_hook(l, "attn.hook_k")][0].to(torch::kFloat64);
+      const auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));
+      attention = torch::softmax(scores, -1).mean(0);  // No causal mask, as the official code.
+    } else {
+      attention = cache[layer_hook(l, "attn.hook_pattern")][0].to(torch::kFloat64).mean(0);
+    }
+    for (int m = 0; m < kNumModalities; ++m) {
+      const auto& idx = positions[m];
+      const auto count = idx.numel();
+      if (count == 0) continue;
+      const auto xm = x.index_select(0, idx);                                  // [M, N]
+      const auto block = attention.index_select(0, idx).index_select(1, idx);  // [M, M]
+      torch::Tensor attn_k, attn_q;
+      if (options.faithful) {
+        const auto ones = torch::ones({1, count}, torch::kFloat64);
+        attn_k = torch::matmul(ones, torch::matmul(torch::softmax(block, 0).t(), xm)).squeeze(0);
+        attn_q = torch::matmul(ones, torch::matmul(torch::softmax(block, 1), xm)).squeeze(0);
+      } else {
+        // Weights: attention each position receives (keys) or gives (queries) within the block.
+        auto normalise = [count](torch::Tensor w) {
+          const double total = w.sum().item<double>();
+          return total > 0 ? w / total : torch::full({count}, 1.0 / count, torch::kFloat64);
+        };
+        attn_k = torch::matmul(normalise(block.sum(0)), xm);
+        attn_q = torch::matmul(normalise(block.sum(1)), xm);
+      }
+      const auto metrics = torch::stack({(xm > 0).to(torch::kFloat64).mean(0), xm.mean(0),
+                                         std::get<0>(xm.max(0)), attn_k, attn_q});  // [5, N]
+      out.scores.select(1, m).select(1, l).copy_(min_max(metrics));
+    }
+  }
+  return out;
+}
+
+ScoreAccumulator::ScoreAccumulator(std::string dataset, int layers, std::int64_t neurons)
+    : dataset_(std::move(dataset)),
+      sums_(torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64)),
+      counts_(torch::zeros({kNumModalities}, torch::kInt64)) {}
+
+void ScoreAccumulator::add(const SampleScores& sample) {
+  CS_CHECK_AS(ShapeError, sample.scores.sizes() == sums_.sizes(), "sample scores have shape ",
+              sample.scores.sizes(), ", the accumulator ", sums_.sizes());
+  CS_CHECK_AS(NumericError, torch::isfinite(sample.scores).all().item<bool>(),
+              "sample scores contain NaN or infinite values");
+  const auto present = sample.present.to(torch::kFloat64).view({1, kNumModalities, 1, 1});
+  sums_ += sample.scores * present;
+  counts_ += sample.present.to(torch::kInt64);
+  ++samples_;
+  if (std::find(kCheckpoints.begin(), kCheckpoints.end(), samples_) != kCheckpoints.end()) {
+    snapshots_[samples_] = mean().to(torch::kFloat32);
+  }
+}
+
+void ScoreAccumulator::merge(const ScoreAccumulator& other) {
+  CS_CHECK_AS(ConfigError, other.dataset_ == dataset_, "cannot merge scores of dataset '",
+              other.dataset_, "' into '", dataset_, "'");
+  CS_CHECK_AS(ShapeError, other.sums_.sizes() == sums_.sizes(), "cannot merge scores of shape ",
+              other.sums_.sizes(), " into ", sums_.sizes());
+  sums_ += other.sums_;
+  counts_ += other.counts_;
+  samples_ += other.samples_;
+  snapshots_.clear();  // Snapshots of shards do not combine into the merged run's snapshots.
+}
+
+torch::Tensor ScoreAccumulator::mean() const {
+  return sums_ / counts_.to(torch::kFloat64).clamp_min(1).view({1, kNumModalities, 1, 1});
+}
+
+void ScoreAccumulator::save(const std::filesystem::path& path,
+                            std::map<std::string, std::string> metadata) const {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors = {
+      {"sums", sums_}, {"counts", counts_}, {"samples", torch::tensor({samples_})}};
+  for (const auto& [n, snapshot] : snapshots_) {
+    tensors.emplace_back("mean@" + std::to_string(n), snapshot);
+  }
+  metadata["kind"] = "miner_scores";
+  metadata["dataset"] = dataset_;
+  metadata["metrics"] = join(std::vector<std::string>(kMetrics.begin(), kMetrics.end()), ",");
+  metadata["modalities"] =
+      join(std::vector<std::string>(kModalities.begin(), kModalities.end()), ",");
+  safetensors::save(path, tensors, metadata);
+}
+
+ScoreAccumulator ScoreAccumulator::load(const std::filesystem::path& path) {
+  const auto file = safetensors::File::open(path);
+  const auto& meta = file.metadata();
+  CS_CHECK_AS(FormatError, meta.count("kind") && meta.at("kind") == "miner_scores", "'",
+              path.string(), "' is not a MINER score file (metadata kind != miner_scores)");
+  const auto sums = file.get("sums");
+  CS_CHECK_AS(ShapeError,
+              sums.dim() == 4 && sums.size(0) == kNumMetrics && sums.size(1) == kNumModalities &&
+                  sums.scalar_type() == torch::kFloat64,
+              "'", path.string(), "': sums must be float64 [", kNumMetrics, ", ", kNumModalities,
+              ", layers, neurons], got ", sums.sizes());
+  ScoreAccumulator out(meta.count("dataset") ? meta.at("dataset") : "",
+                       static_cast<int>(sums.size(2)), sums.size(3));
+  out.sums_ = sums;
+  out.counts_ = file.get("counts", std::vector<std::int64_t>{kNumModalities});
+  out.samples_ = file.get("samples", std::vector<std::int64_t>{1}).item<std::int64_t>();
+  CS_CHECK_AS(FormatError,
+              out.counts_.scalar_type() == torch::kInt64 && out.samples_ >= 0 &&
+                  (out.counts_ <= out.samples_).all().item<bool>(),
+              "'", path.string(), "': inconsistent counts");
+  for (const auto& name : file.names()) {
+    if (name.rfind("mean@", 0) == 0) out.snapshots_[std::stoll(name.substr(5))] = file.get(name);
+  }
+  return out;
+}
+
+std::pair<torch::Tensor, torch::Tensor> combine_datasets(
+    const std::vector<ScoreAccumulator>& datasets) {
+  CS_CHECK_AS(ConfigError, !datasets.empty(), "no datasets to combine");
+  const auto shape = datasets.front().mean().sizes().vec();
+  auto total = torch::zeros(shape, torch::kFloat64);
+  auto count = torch::zeros({kNumModalities}, torch::kFloat64);
+  for (const auto& d : datasets) {
+    CS_CHECK_AS(ShapeError, d.mean().sizes().vec() == shape, "dataset '", d.dataset(),
+                "' has scores of another shape");
+    const auto has = (d.counts() > 0).to(torch::kFloat64);
+    total += d.mean() * has.view({1, kNumModalities, 1, 1});
+    count += has;
+  }
+  return {total / count.clamp_min(1).view({1, kNumModalities, 1, 1}), count > 0};
+}
+
+std::vector<std::string> strategy_names() {
+  return {"LA_MU", "adaptive", "LU_MA", "uniform", "random"};
+}
+
+Selection select_neurons(const torch::Tensor& scores, const torch::Tensor& present,
+                         const SelectOptions& options) {
+  CS_CHECK_AS(
+      ShapeError,
+      scores.dim() == 4 && scores.size(0) == kNumMetrics && scores.size(1) == kNumModalities,
+      "scores must be [", kNumMetrics, ", ", kNumModalities, ", layers, neurons]");
+  CS_CHECK_AS(ConfigError, options.ratio > 0 && options.ratio <= 1, "ratio must be in (0, 1]");
+  const auto strategies = strategy_names();
+  if (std::find(strategies.begin(), strategies.end(), options.strategy) == strategies.end()) {
+    const std::string hint = did_you_mean(options.strategy, strategies);
+    CS_THROW(UnknownNameError, "unknown selection strategy '", options.strategy, "'",
+             hint.empty() ? "" : "; ", hint, " (", join(strategies, ", "), ")");
+  }
+  const auto layers = scores.size(2);
+  const auto neurons = scores.size(3);
+  const auto k = static_cast<std::int64_t>(std::floor(options.ratio * layers * neurons));
+  Selection out;
+  out.options = options;
+  if (options.strategy == "random") {
+    out.modalities = {"random"};
+    out.masks = torch::zeros({1, layers * neurons}, torch::kBool);
+    auto generator = at::detail::createCPUGenerator(options.seed);
+    const auto chosen = torch::randperm(layers * neurons, generator).narrow(0, 0, k);
+    out.masks[0].index_fill_(0, chosen, true);
+    out.masks = out.masks.view({1, layers, neurons});
+    return out;
+  }
+  auto weights = torch::tensor(std::vector<double>(options.weights.begin(), options.weights.end()),
+                               torch::kFloat64)
+                     .view({kNumMetrics, 1, 1, 1});
+  const auto fused = (scores.to(torch::kFloat64) * weights).sum(0);  // [modalities, L, N]
+  const auto groups = competing(options.split, present);
+  const auto m = static_cast<std::int64_t>(groups.size());
+  for (int g : groups) out.modalities.emplace_back(kModalities[g]);
+  out.masks = torch::zeros({m, layers, neurons}, torch::kBool);
+  auto flat_masks = out.masks.view({m, layers * neurons});
+  std::vector<torch::Tensor> per_group;
+  for (int g : groups) per_group.push_back(fused[g]);
+  const auto stacked = torch::stack(per_group);  // [M, L, N]
+  if (options.strategy == "LA_MU") {
+    for (std::int64_t i = 0; i < m; ++i) {
+      flat_masks[i].index_fill_(0, top_indices(stacked[i].flatten(), k / m), true);
+    }
+  } else if (options.strategy == "adaptive") {
+    const auto winners = top_indices(stacked.sum(0).flatten(), k);
+    const auto owner = stacked.view({m, -1}).argmax(0).index_select(0, winners);
+    for (std::int64_t j = 0; j < winners.numel(); ++j) {
+      flat_masks[owner[j].item<std::int64_t>()][winners[j].item<std::int64_t>()] = true;
+    }
+  } else if (options.strategy == "LU_MA") {
+    for (std::int64_t l = 0; l < layers; ++l) {
+      const auto chosen = top_indices(stacked.select(1, l).flatten(), k / layers);
+      for (std::int64_t j = 0; j < chosen.numel(); ++j) {
+        const auto c = chosen[j].item<std::int64_t>();
+        out.masks[c / neurons][l][c % neurons] = true;
+      }
+    }
+  } else {  // uniform
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t l = 0; l < layers; ++l) {
+        out.masks[i][l].index_fill_(0, top_indices(stacked[i][l], k / (m * layers)), true);
+      }
+    }
+  }
+  return out;
+}
+
+torch::Tensor Selection::union_mask() const { return masks.any(0); }
+
+torch::Tensor Selection::shared_mask() const { return masks.to(torch::kInt64).sum(0) >= 2; }
+
+torch::Tensor Selection::mask(const std::string& modality) const {
+  for (std::size_t i = 0; i < modalities.size(); ++i) {
+    if (modalities[i] == modality) return masks[static_cast<std::int64_t>(i)];
+  }
+  CS_THROW(UnknownNameError, "the selection has no modality '", modality, "' (it has ",
+           join(modalities, ", "), ")");
+}
+
+std::vector<std::string> Selection::neuron_names(const std::string& modality) const {
+  const auto chosen = mask(modality).nonzero();
+  std::vector<std::string> out;
+  for (std::int64_t i = 0; i < chosen.size(0); ++i) {
+    out.push_back(nn::NeuronRef{
+        layer_hook(static_cast<int>(chosen[i][0].item<std::int64_t>()), "mlp.hook_post"),
+        chosen[i][1].item<std::int64_t>()}
+                      .to_string());
+  }
+  return out;
+}
+
+std::vector<nn::HookHandle> deactivate(nn::HookedModule& model, const Selection& selection,
+                                       const DeactivateOptions& options) {
+  CS_CHECK_AS(ConfigError,
+              options.value == "zero" || options.value == "min" || options.value == "mean",
+              "deactivation value '", options.value, "' is not one of zero, min, mean");
+  torch::Tensor chosen = torch::zeros_like(selection.masks[0]);
+  if (options.modalities.empty()) {
+    chosen = selection.union_mask();
+  } else {
+    for (const auto& m : options.modalities) chosen = chosen.logical_or(selection.mask(m));
+  }
+  if (options.complementary) chosen = chosen.logical_not();
+  if (options.value == "mean") {
+    CS_CHECK_AS(ShapeError, options.means.defined() && options.means.sizes() == chosen.sizes(),
+                "deactivation to the mean needs per-neuron means of shape ", chosen.sizes());
+  }
+  std::vector<nn::HookHandle> handles;
+  for (std::int64_t l = 0; l < chosen.size(0); ++l) {
+    const auto idx = chosen[l].nonzero().flatten();
+    if (idx.numel() == 0) continue;
+    const std::string value = options.value;
+    const torch::Tensor means = value == "mean"
+                                    ? options.means[l].index_select(0, idx).to(torch::kFloat32)
+                                    : torch::Tensor();
+    handles.push_back(
+        model.add_hook(layer_hook(static_cast<int>(l), "mlp.hook_post"),
+                       [idx, value, means](const torch::Tensor& x, const std::string&) {
+                         auto y = x.clone();
+                         if (value == "zero") {
+                           y.index_fill_(-1, idx, 0.0);
+                         } else if (value == "min") {
+                           y.index_fill_(-1, idx, x.min().item<double>());
+                         } else {
+                           y.index_copy_(-1, idx, means.to(x.scalar_type()).expand([&] {
+                             auto s = x.sizes().vec();
+                             s.back() = idx.numel();
+                             return s;
+                           }()));
+                         }
+                         return std::optional<torch::Tensor>(y);
+                       }));
+  }
+  return handles;
+}
+
+Selection random_like(const Selection& selection, std::uint64_t seed) {
+  const auto total = selection.union_mask().sum().item<std::int64_t>();
+  const auto layers = selection.masks.size(1);
+  const auto neurons = selection.masks.size(2);
+  SelectOptions options = selection.options;
+  options.strategy = "random";
+  options.seed = seed;
+  options.ratio = static_cast<double>(total) / static_cast<double>(layers * neurons) + 1e-12;
+  auto scores = torch::zeros({kNumMetrics, kNumModalities, layers, neurons});
+  return select_neurons(scores, torch::ones({kNumModalities}, torch::kBool), options);
+}
+
+}  // namespace clearsight::miner

@@ -1,0 +1,246 @@
+#include "clearsight/miner/miner.h"
+
+#include <gtest/gtest.h>
+
+#include "clearsight/core/error.h"
+#include "clearsight/mm/presets.h"
+#include "test_util.h"
+
+namespace clearsight::miner {
+namespace {
+
+mm::Tokenizer tokenizer() { return mm::Tokenizer::from_words({"what", "color", "red"}); }
+
+TEST(MinerStage1, MasksFromTokenIds) {
+  const auto tok = tokenizer();
+  const auto ids = torch::tensor(mm::build_prompt(tok, "what color", {.image = true}, {.image = 4}),
+                                 torch::kInt64);
+  const auto masks = modality_masks(ids, tok);
+  EXPECT_EQ(masks.sizes(), (std::vector<std::int64_t>{kNumModalities, ids.size(0)}));
+  EXPECT_EQ(masks[modality_index("image")].sum().item<std::int64_t>(), 4);
+  EXPECT_EQ(masks[modality_index("video")].sum().item<std::int64_t>(), 0);
+  EXPECT_EQ(masks[modality_index("prompt")].sum().item<std::int64_t>(), ids.size(0));
+  // Every position is exactly one of text, special, image, video, audio.
+  EXPECT_TRUE(masks.narrow(0, 0, 5).to(torch::kInt64).sum(0).eq(1).all().item<bool>());
+  EXPECT_TRUE(masks[5].equal(masks[0].logical_or(masks[1])));
+  // "<|im_start|> system you are a helpful assistant <|im_end|> <|im_start|> user ..."
+  EXPECT_TRUE(masks[1][0].item<bool>());
+  EXPECT_TRUE(masks[0][1].item<bool>());
+  EXPECT_THROW(modality_index("imag"), UnknownNameError);
+}
+
+// A cache of one layer with 4 positions (0, 1 text; 2, 3 image) and 3 neurons.
+nn::ActivationCache crafted_cache(const torch::Tensor& pattern) {
+  nn::ActivationCache cache;
+  cache.add("blocks.0.mlp.hook_post",
+            torch::tensor({{1.0, -1.0, 0.0}, {3.0, -1.0, 0.5}, {0.0, 2.0, 1.0}, {0.0, 4.0, 1.0}})
+                .unsqueeze(0));
+  cache.add("blocks.0.attn.hook_pattern", pattern.unsqueeze(0).unsqueeze(0));
+  return cache;
+}
+
+torch::Tensor crafted_masks() {
+  auto masks = torch::zeros({kNumModalities, 4}, torch::kBool);
+  masks[0].narrow(0, 0, 2).fill_(true);
+  masks[2].narrow(0, 2, 2).fill_(true);
+  masks[5].narrow(0, 0, 2).fill_(true);
+  masks[6].fill_(true);
+  return masks;
+}
+
+TEST(MinerStage2, StatisticsAreMinMaxNormalisedPerLayer) {
+  const auto pattern = torch::tensor(
+      {{1.0, 0.0, 0.0, 0.0}, {0.5, 0.5, 0.0, 0.0}, {0.25, 0.25, 0.25, 0.25}, {0.25, 0.25, 0.25, 0.25}});
+  const auto s = score_sample(crafted_cache(pattern), crafted_masks(), 1);
+  EXPECT_EQ(s.scores.sizes(), (std::vector<std::int64_t>{kNumMetrics, kNumModalities, 1, 3}));
+  EXPECT_TRUE(s.present[0].item<bool>());
+  EXPECT_FALSE(s.present[3].item<bool>());
+  const int text = 0, image = 2, mean = metric_index("mean"), max = metric_index("max");
+  const int prob = metric_index("prob");
+  // Text positions: neuron means (2, -1, 0.25) -> normalised (1, 0, 1.25/3).
+  EXPECT_NEAR(s.scores[mean][text][0][0].item<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(s.scores[mean][text][0][1].item<double>(), 0.0, 1e-12);
+  EXPECT_NEAR(s.scores[mean][text][0][2].item<double>(), 1.25 / 3.0, 1e-12);
+  // Image positions: means (0, 3, 1) and maxima (0, 4, 1).
+  EXPECT_NEAR(s.scores[mean][image][0][2].item<double>(), 1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(s.scores[max][image][0][1].item<double>(), 1.0, 1e-12);
+  // prob: fraction of positive activations, text (1, 0, 0.5).
+  EXPECT_NEAR(s.scores[prob][text][0][2].item<double>(), 0.5, 1e-12);
+  // Absent modalities stay zero.
+  EXPECT_EQ(s.scores.select(1, 3).abs().sum().item<double>(), 0.0);
+}
+
+TEST(MinerStage2, AttentionWeightedScoresUseTheModalityBlock) {
+  // Within the text block, key 0 receives 1.5 of 2 units of attention, key 1 receives 0.5:
+  // attn_k = 0.75 * x0 + 0.25 * x1 = (1.5, -1, 0.125) -> normalised (1, 0, 1.125/2.5).
+  const auto pattern = torch::tensor(
+      {{1.0, 0.0, 0.0, 0.0}, {0.5, 0.5, 0.0, 0.0}, {0.25, 0.25, 0.25, 0.25}, {0.25, 0.25, 0.25, 0.25}});
+  const auto s = score_sample(crafted_cache(pattern), crafted_masks(), 1);
+  const int k = metric_index("attn_k");
+  EXPECT_NEAR(s.scores[k][0][0][2].item<double>(), 1.125 / 2.5, 1e-12);
+  // Queries 0 and 1 each give 1 unit to the text block: attn_q = mean of the rows.
+  const int q = metric_index("attn_q");
+  EXPECT_NEAR(s.scores[q][0][0][2].item<double>(),
+              s.scores[metric_index("mean")][0][0][2].item<double>(), 1e-12);
+}
+
+TEST(MinerStage2, FaithfulModeRecomputesNonCausalAttention) {
+  auto cache = crafted_cache(torch::eye(4));
+  cache.add("blocks.0.attn.hook_q", torch::zeros({1, 2, 4, 8}));
+  cache.add("blocks.0.attn.hook_k", torch::zeros({1, 2, 4, 8}));
+  ScoreOptions options;
+  options.faithful = true;
+  const auto s = score_sample(cache, crafted_masks(), 1, options);
+  // Zero q/k: uniform non-causal attention; the double softmax keeps it uniform, so
+  // 1^T S^T X = column sums of X / M * M ... = sum over positions of X: text (4, -2, 0.5).
+  EXPECT_NEAR(s.scores[metric_index("attn_k")][0][0][2].item<double>(), 2.5 / 6.0, 1e-9);
+  EXPECT_TRUE(score_hooks(true)("blocks.2.attn.hook_q"));
+  EXPECT_FALSE(score_hooks(false)("blocks.2.attn.hook_q"));
+  EXPECT_FALSE(score_hooks(false)("vision.blocks.0.mlp.hook_post"));
+}
+
+SampleScores random_sample(std::uint64_t seed, bool with_image) {
+  torch::manual_seed(seed);
+  SampleScores s;
+  s.scores = torch::rand({kNumMetrics, kNumModalities, 2, 6}, torch::kFloat64);
+  s.present = torch::ones({kNumModalities}, torch::kBool);
+  s.present[3] = false;
+  s.present[4] = false;
+  s.present[2] = with_image;
+  return s;
+}
+
+TEST(MinerStage3, ShardsMergeToTheSingleRunAndFilesRoundTrip) {
+  testing::TempDir dir;
+  ScoreAccumulator whole("scene_vqa", 2, 6), a("scene_vqa", 2, 6), b("scene_vqa", 2, 6);
+  for (std::uint64_t i = 0; i < 12; ++i) {
+    const auto s = random_sample(i, i % 3 != 0);
+    whole.add(s);
+    (i < 5 ? a : b).add(s);
+  }
+  a.merge(b);
+  EXPECT_TRUE(torch::allclose(a.mean(), whole.mean(), 0, 1e-15));
+  EXPECT_TRUE(a.counts().equal(whole.counts()));
+  EXPECT_EQ(whole.counts()[2].item<std::int64_t>(), 8);
+  EXPECT_EQ(whole.snapshots().count(10), 1u);
+  whole.save(dir / "scores.safetensors", {{"model", "test"}});
+  const auto back = ScoreAccumulator::load(dir / "scores.safetensors");
+  EXPECT_TRUE(back.mean().equal(whole.mean()));
+  EXPECT_EQ(back.samples(), 12);
+  EXPECT_EQ(back.dataset(), "scene_vqa");
+  EXPECT_EQ(back.snapshots().count(10), 1u);
+  EXPECT_THROW(a.merge(ScoreAccumulator("speech", 2, 6)), ConfigError);
+  testing::write_bytes(dir / "bad.safetensors", "nope");
+  EXPECT_THROW(ScoreAccumulator::load(dir / "bad.safetensors"), FormatError);
+  // Across datasets: image only occurs in the first.
+  ScoreAccumulator other("text_choice", 2, 6);
+  other.add(random_sample(99, false));
+  const auto [combined, present] = combine_datasets({whole, other});
+  EXPECT_TRUE(present[2].item<bool>());
+  EXPECT_FALSE(present[3].item<bool>());
+  EXPECT_TRUE(torch::allclose(combined.select(1, 2), whole.mean().select(1, 2)));
+  EXPECT_TRUE(torch::allclose(combined.select(1, 0),
+                              (whole.mean().select(1, 0) + other.mean().select(1, 0)) / 2));
+}
+
+TEST(MinerStage4, StrategiesPickTheExpectedNeurons) {
+  // 2 layers x 10 neurons; modality text prefers neurons 0-4, image prefers 5-9 (layer 1 more).
+  auto scores = torch::zeros({kNumMetrics, kNumModalities, 2, 10}, torch::kFloat64);
+  for (int n = 0; n < 10; ++n) {
+    for (int l = 0; l < 2; ++l) {
+      const double base = 0.1 * n + 0.5 * l;
+      scores[metric_index("mean")][0][l][n] = n < 5 ? 1.0 + base : base;
+      scores[metric_index("mean")][2][l][n] = n >= 5 ? 1.0 + base : base;
+    }
+  }
+  auto present = torch::zeros({kNumModalities}, torch::kBool);
+  present[0] = present[2] = true;
+  SelectOptions o;
+  o.weights = {0, 1, 0, 0, 0};
+  o.ratio = 0.2;  // K = 4.
+  auto sel = select_neurons(scores, present, o);
+  EXPECT_EQ(sel.modalities, (std::vector<std::string>{"text", "image"}));
+  EXPECT_EQ(sel.mask("text").sum().item<std::int64_t>(), 2);
+  EXPECT_EQ(sel.neuron_names("text"),
+            (std::vector<std::string>{"blocks.1.mlp.hook_post[3]", "blocks.1.mlp.hook_post[4]"}));
+  EXPECT_EQ(sel.neuron_names("image"),
+            (std::vector<std::string>{"blocks.1.mlp.hook_post[8]", "blocks.1.mlp.hook_post[9]"}));
+  o.strategy = "LU_MA";  // K / L = 2 per layer over both modalities.
+  sel = select_neurons(scores, present, o);
+  EXPECT_EQ(sel.union_mask()[0].sum().item<std::int64_t>(), 2);
+  EXPECT_EQ(sel.union_mask()[1].sum().item<std::int64_t>(), 2);
+  o.strategy = "uniform";  // K / (M L) = 1 per (layer, modality).
+  o.ratio = 0.2;
+  sel = select_neurons(scores, present, o);
+  EXPECT_EQ(sel.masks.sum().item<std::int64_t>(), 4);
+  EXPECT_TRUE(sel.mask("image")[0][9].item<bool>());
+  o.strategy = "adaptive";
+  sel = select_neurons(scores, present, o);
+  EXPECT_EQ(sel.masks.sum().item<std::int64_t>(), 4);
+  o.strategy = "random";
+  const auto r1 = select_neurons(scores, present, o);
+  EXPECT_EQ(r1.union_mask().sum().item<std::int64_t>(), 4);
+  EXPECT_TRUE(r1.masks.equal(select_neurons(scores, present, o).masks));
+  o.seed = 1;
+  EXPECT_FALSE(r1.masks.equal(select_neurons(scores, present, o).masks));
+  EXPECT_EQ(random_like(sel, 3).union_mask().sum().item<std::int64_t>(), 4);
+  o.strategy = "LA_MUU";
+  EXPECT_THROW(select_neurons(scores, present, o), UnknownNameError);
+  o.strategy = "LA_MU";
+  o.split = "prompt";
+  EXPECT_THROW(select_neurons(scores, present, o), ConfigError);  // Prompt never occurred.
+}
+
+TEST(MinerDeactivation, OverwritesSelectedNeuronsOnEveryForward) {
+  torch::manual_seed(0);
+  const auto tok = tokenizer();
+  auto config = mm::preset_config("cs-tiny-vl", tok.size());
+  config.num_hidden_layers = 2;
+  config.intermediate_size = 16;
+  mm::MultimodalModel model(config);
+  Selection sel;
+  sel.modalities = {"text", "image"};
+  sel.masks = torch::zeros({2, 2, 16}, torch::kBool);
+  sel.masks[0][0][3] = true;
+  sel.masks[1][1][7] = true;
+  mm::MmInputs in;
+  in.input_ids = torch::tensor(mm::build_prompt(tok, "what color", {}, {})).unsqueeze(0);
+  auto run = [&] {
+    return model.run_with_cache([&] { return model.forward(in); }, nn::ends_with("mlp.hook_post"))
+        .second;
+  };
+  {
+    auto handles = deactivate(model, sel, {});
+    const auto cache = run();
+    EXPECT_EQ(cache["blocks.0.mlp.hook_post"].select(-1, 3).abs().sum().item<float>(), 0.0f);
+    EXPECT_EQ(cache["blocks.1.mlp.hook_post"].select(-1, 7).abs().sum().item<float>(), 0.0f);
+    EXPECT_NE(cache["blocks.0.mlp.hook_post"].select(-1, 4).abs().sum().item<float>(), 0.0f);
+  }
+  {
+    DeactivateOptions only_image;
+    only_image.modalities = {"image"};
+    only_image.complementary = true;
+    auto handles = deactivate(model, sel, only_image);
+    const auto cache = run();
+    // Everything but image neuron (1, 7) is zero in layer 1; all of layer 0 is zero.
+    EXPECT_EQ(cache["blocks.0.mlp.hook_post"].abs().sum().item<float>(), 0.0f);
+    EXPECT_NE(cache["blocks.1.mlp.hook_post"].select(-1, 7).abs().sum().item<float>(), 0.0f);
+  }
+  {
+    DeactivateOptions to_mean;
+    to_mean.value = "mean";
+    to_mean.means = torch::full({2, 16}, 0.5);
+    auto handles = deactivate(model, sel, to_mean);
+    const auto cache = run();
+    EXPECT_TRUE(cache["blocks.0.mlp.hook_post"].select(-1, 3).eq(0.5).all().item<bool>());
+    DeactivateOptions bad;
+    bad.value = "mean";
+    EXPECT_THROW(deactivate(model, sel, bad), ShapeError);
+  }
+  // Hooks are gone with their handles.
+  const auto clean = run();
+  EXPECT_NE(clean["blocks.0.mlp.hook_post"].select(-1, 3).abs().sum().item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace clearsight::miner
