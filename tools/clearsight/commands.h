@@ -36,6 +36,8 @@ void add_safetensors_command(Context& context);
 void add_env_command(Context& context);
 /// `clearsight mm train|eval|ask|hooks|tasks|sample`.
 void add_mm_command(Context& context);
+/// `clearsight miner score|merge|select|run`.
+void add_miner_command(Context& context);
 /// `clearsight selftest`.
 void add_selftest_command(Context& context);
 

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   cli::add_safetensors_command(context);
   cli::add_env_command(context);
   cli::add_mm_command(context);
+  cli::add_miner_command(context);
 
   cli::add_selftest_command(context);
 

@@ -1,0 +1,47 @@
+// The MINER pipeline on a model of the project: scoring task datasets (shardable), selecting
+// neurons, and evaluating the tasks with MINER-selected and random neurons deactivated.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "clearsight/miner/miner.h"
+#include "clearsight/mm/tasks.h"
+#include "clearsight/mm/trainer.h"
+
+namespace clearsight::miner {
+
+/// Which samples of a dataset to score.
+struct ScoreRun {
+  mm::Split split = mm::Split::kValidation;
+  std::int64_t samples = 200;
+  /// Shard i of n (samples i, i + n, i + 2n, ...).
+  int shard = 0;
+  int shards = 1;
+  ScoreOptions options;
+  bool progress = false;
+};
+
+/// Parses "i/n" (0 <= i < n); throws ConfigError.
+std::pair<int, int> parse_shard(const std::string& text);
+
+/// Stage 2 + 3 over one task's samples: one prefill pass per sample with the scoring hooks.
+ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
+                            const mm::Task& task, const ScoreRun& run);
+
+/// Scores of one evaluation condition per task.
+struct ConditionScores {
+  std::string condition;
+  /// Task -> score.
+  std::map<std::string, double> scores;
+};
+
+/// Evaluates every task with the given neurons deactivated (or none when selection has no
+/// masks).
+ConditionScores evaluate_condition(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
+                                   const std::vector<std::string>& tasks,
+                                   const mm::EvalOptions& eval, const std::string& condition,
+                                   const Selection* selection, const DeactivateOptions& options);
+
+}  // namespace clearsight::miner

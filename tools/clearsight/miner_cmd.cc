@@ -1,0 +1,312 @@
+// `clearsight miner score|merge|select|run`: MINER's stages from the command line.
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+#include "clearsight/core/error.h"
+#include "clearsight/core/log.h"
+#include "clearsight/core/run_dir.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/core/strings.h"
+#include "clearsight/miner/pipeline.h"
+#include "commands.h"
+
+namespace clearsight::cli {
+namespace {
+
+using nlohmann::json;
+
+std::array<double, miner::kNumMetrics> parse_weights(const std::string& text) {
+  const auto parts = split(text, ',');
+  CS_CHECK_AS(ConfigError, parts.size() == miner::kNumMetrics, "--weights needs ",
+              miner::kNumMetrics, " comma-separated numbers (prob,mean,max,attn_k,attn_q), got '",
+              text, "'");
+  std::array<double, miner::kNumMetrics> w{};
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    try {
+      w[i] = std::stod(parts[i]);
+    } catch (const std::exception&) {
+      CS_THROW(ConfigError, "--weights: '", parts[i], "' is not a number");
+    }
+  }
+  return w;
+}
+
+void save_selection(const miner::Selection& s, const std::filesystem::path& path,
+                    const std::string& model) {
+  std::vector<std::string> weights;
+  for (double w : s.options.weights) weights.push_back(std::to_string(w));
+  safetensors::save(path, {{"masks", s.masks}},
+                    {{"kind", "miner_selection"},
+                     {"model", model},
+                     {"modalities", join(s.modalities, ",")},
+                     {"strategy", s.options.strategy},
+                     {"ratio", std::to_string(s.options.ratio)},
+                     {"split", s.options.split},
+                     {"weights", join(weights, ",")}});
+}
+
+json layer_counts(const miner::Selection& s) {
+  json out = json::object();
+  for (std::size_t i = 0; i < s.modalities.size(); ++i) {
+    const auto per_layer = s.masks[static_cast<std::int64_t>(i)].sum(1);
+    out[s.modalities[i]] = std::vector<std::int64_t>(
+        per_layer.data_ptr<std::int64_t>(), per_layer.data_ptr<std::int64_t>() + per_layer.numel());
+  }
+  const auto shared = s.shared_mask().sum(1);
+  out["shared"] = std::vector<std::int64_t>(shared.data_ptr<std::int64_t>(),
+                                            shared.data_ptr<std::int64_t>() + shared.numel());
+  return out;
+}
+
+struct ScoreArgs {
+  std::string model = "cs-tiny-vl";
+  std::string task;
+  std::string split = "validation";
+  std::int64_t samples = 200;
+  std::string shard = "0/1";
+  bool faithful = false;
+  std::string out;
+};
+
+int run_score(const GlobalOptions& global, const ScoreArgs& a) {
+  start_runtime(global);
+  auto loaded = mm::load_model_with_tokenizer(a.model);
+  const auto task = mm::make_task(a.task);
+  miner::ScoreRun run;
+  run.split = a.split == "test"    ? mm::Split::kTest
+              : a.split == "train" ? mm::Split::kTrain
+                                   : mm::Split::kValidation;
+  run.samples = a.samples;
+  std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
+  run.options.faithful = a.faithful;
+  run.progress = true;
+  const auto acc = miner::score_task(*loaded.model, loaded.tokenizer, *task, run);
+  acc.save(a.out, {{"model", a.model},
+                   {"split", a.split},
+                   {"shard", a.shard},
+                   {"faithful", a.faithful ? "true" : "false"}});
+  std::printf("scored %lld samples of %s into %s\n", static_cast<long long>(acc.samples()),
+              a.task.c_str(), a.out.c_str());
+  return 0;
+}
+
+int run_merge(const std::vector<std::string>& inputs, const std::string& out) {
+  CS_CHECK_AS(ConfigError, !inputs.empty(), "miner merge: no input files");
+  auto acc = miner::ScoreAccumulator::load(inputs.front());
+  for (std::size_t i = 1; i < inputs.size(); ++i)
+    acc.merge(miner::ScoreAccumulator::load(inputs[i]));
+  acc.save(out, {{"merged_from", std::to_string(inputs.size()) + " files"}});
+  std::printf("merged %zu files (%lld samples) into %s\n", inputs.size(),
+              static_cast<long long>(acc.samples()), out.c_str());
+  return 0;
+}
+
+struct SelectArgs {
+  std::vector<std::string> scores;
+  std::string strategy = "LA_MU";
+  double ratio = 0.02;
+  std::string split = "default";
+  std::string weights = "0,0.25,0.25,0.5,0";
+  std::string out;
+  bool json = false;
+};
+
+int run_select(const GlobalOptions& global, const SelectArgs& a) {
+  start_runtime(global);
+  std::vector<miner::ScoreAccumulator> datasets;
+  for (const auto& f : a.scores) datasets.push_back(miner::ScoreAccumulator::load(f));
+  const auto [scores, present] = miner::combine_datasets(datasets);
+  miner::SelectOptions o;
+  o.strategy = a.strategy;
+  o.ratio = a.ratio;
+  o.split = a.split;
+  o.weights = parse_weights(a.weights);
+  o.seed = global.runtime.seed;
+  const auto s = miner::select_neurons(scores, present, o);
+  if (!a.out.empty()) save_selection(s, a.out, "");
+  const json counts = layer_counts(s);
+  if (a.json) {
+    std::printf("%s\n", json({{"strategy", o.strategy},
+                              {"ratio", o.ratio},
+                              {"split", o.split},
+                              {"per_layer", counts}})
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
+  std::printf("%s, ratio %.3f, split %s: neurons per layer\n", o.strategy.c_str(), o.ratio,
+              o.split.c_str());
+  for (const auto& [name, per_layer] : counts.items()) {
+    std::printf("  %-12s %s\n", name.c_str(), per_layer.dump().c_str());
+  }
+  return 0;
+}
+
+struct RunArgs {
+  std::string model = "cs-tiny-vl";
+  std::string out;
+  std::int64_t score_samples = 100;
+  std::int64_t eval_samples = 100;
+  int random_seeds = 3;
+  double ratio = 0.02;
+  bool faithful = false;
+};
+
+int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
+  start_runtime(global);
+  auto loaded = mm::load_model_with_tokenizer(a.model);
+  auto& model = *loaded.model;
+  const std::string preset = model.config().vision_config.enabled ? "cs-tiny-vl" : "cs-tiny-audio";
+  const auto tasks = mm::preset_tasks(preset);
+  const RunDir run = a.out.empty() ? RunDir::create("runs", "miner-" + preset) : RunDir::at(a.out);
+  run.write_config({{"model", a.model},
+                    {"score_samples", a.score_samples},
+                    {"eval_samples", a.eval_samples},
+                    {"random_seeds", a.random_seeds},
+                    {"ratio", a.ratio},
+                    {"faithful", a.faithful},
+                    {"runtime", config::to_json(global.runtime)}});
+  // Stages 2 and 3: per dataset, resumable (existing score files are reused).
+  std::vector<miner::ScoreAccumulator> datasets;
+  for (const auto& name : tasks) {
+    const auto path = run.file("scores/" + name + ".safetensors");
+    if (std::filesystem::exists(path)) {
+      datasets.push_back(miner::ScoreAccumulator::load(path));
+      log::info("reusing {}", path.string());
+      continue;
+    }
+    miner::ScoreRun score;
+    score.samples = a.score_samples;
+    score.options.faithful = a.faithful;
+    score.progress = true;
+    datasets.push_back(miner::score_task(model, loaded.tokenizer, *mm::make_task(name), score));
+    datasets.back().save(path, {{"model", a.model}, {"split", "validation"}});
+  }
+  // Stage 4.
+  const auto [scores, present] = miner::combine_datasets(datasets);
+  miner::SelectOptions select;
+  select.ratio = a.ratio;
+  const auto selection = miner::select_neurons(scores, present, select);
+  save_selection(selection, run.file("selection.safetensors"), a.model);
+  // Deactivation study on the test split.
+  mm::EvalOptions eval;
+  eval.split = mm::Split::kTest;
+  eval.samples = a.eval_samples;
+  const miner::DeactivateOptions deact;
+  const auto original =
+      miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "original", nullptr, deact);
+  const auto mined =
+      miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "miner", &selection, deact);
+  std::vector<miner::ConditionScores> randoms;
+  for (int s = 0; s < a.random_seeds; ++s) {
+    const auto random = miner::random_like(selection, global.runtime.seed + 1000 + s);
+    randoms.push_back(
+        miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "random", &random, deact));
+  }
+  json benchmarks = json::object();
+  double drop_miner = 0, drop_random = 0;
+  std::printf("\n%-14s %9s %9s %16s\n", "benchmark", "original", "MINER", "random (mean+-sd)");
+  for (const auto& name : tasks) {
+    const double o = original.scores.at(name);
+    const double m = mined.scores.at(name);
+    double mean = 0, sq = 0;
+    for (const auto& r : randoms) mean += r.scores.at(name);
+    mean /= std::max<std::size_t>(1, randoms.size());
+    for (const auto& r : randoms) sq += std::pow(r.scores.at(name) - mean, 2);
+    const double sd = randoms.size() > 1 ? std::sqrt(sq / (randoms.size() - 1)) : 0.0;
+    const double rel_m = o > 0 ? (o - m) / o : 0.0;
+    const double rel_r = o > 0 ? (o - mean) / o : 0.0;
+    drop_miner += rel_m / tasks.size();
+    drop_random += rel_r / tasks.size();
+    benchmarks[name] = {{"original", o},
+                        {"miner", m},
+                        {"random_mean", mean},
+                        {"random_sd", sd},
+                        {"relative_drop_miner", rel_m},
+                        {"relative_drop_random", rel_r}};
+    std::printf("%-14s %9.3f %9.3f %9.3f +- %.3f\n", name.c_str(), o, m, mean, sd);
+  }
+  const json summary = {{"model", a.model},
+                        {"ratio", a.ratio},
+                        {"strategy", select.strategy},
+                        {"neurons_selected", selection.union_mask().sum().item<std::int64_t>()},
+                        {"per_layer", layer_counts(selection)},
+                        {"random_seeds", a.random_seeds},
+                        {"eval_samples", a.eval_samples},
+                        {"score_samples", a.score_samples},
+                        {"benchmarks", benchmarks},
+                        {"mean_relative_drop_miner", drop_miner},
+                        {"mean_relative_drop_random", drop_random}};
+  run.write_json("summary.json", summary);
+  std::printf("mean relative drop: MINER %.3f, random %.3f\nsummary: %s/summary.json\n", drop_miner,
+              drop_random, run.path().c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_miner_command(Context& context) {
+  auto* group = context.app.add_subcommand("miner", "Modality-specific neurons (MINER)");
+  group->require_subcommand(1);
+
+  auto* score = group->add_subcommand("score", "Stages 1-3 on one task (shardable)");
+  auto sa = std::make_shared<ScoreArgs>();
+  score->add_option("--model", sa->model, "Built-in model or directory")->default_val(sa->model);
+  score->add_option("--task", sa->task, "Task name")->required();
+  score->add_option("--split", sa->split, "train, validation or test")->default_val(sa->split);
+  score->add_option("--samples", sa->samples, "Samples to score")->default_val(sa->samples);
+  score->add_option("--shard", sa->shard, "Shard i/n of the samples")->default_val(sa->shard);
+  score->add_flag("--faithful", sa->faithful, "Reproduce the official code's attention scores");
+  score->add_option("--out", sa->out, "Score file (.safetensors)")->required();
+  score->callback([&context, sa] {
+    context.action = [&context, sa] { return run_score(context.global, *sa); };
+  });
+
+  auto* merge = group->add_subcommand("merge", "Merge score shards of one dataset");
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto merge_out = std::make_shared<std::string>();
+  merge->add_option("FILES", *inputs, "Score files")->required();
+  merge->add_option("--out", *merge_out, "Merged score file")->required();
+  merge->callback([&context, inputs, merge_out] {
+    context.action = [&context, inputs, merge_out] {
+      start_runtime(context.global);
+      return run_merge(*inputs, *merge_out);
+    };
+  });
+
+  auto* select = group->add_subcommand("select", "Stage 4: select neurons from score files");
+  auto se = std::make_shared<SelectArgs>();
+  select->add_option("--scores", se->scores, "Score files (one per dataset)")->required();
+  select->add_option("--strategy", se->strategy, "LA_MU, adaptive, LU_MA, uniform, random")
+      ->default_val(se->strategy);
+  select->add_option("--ratio", se->ratio, "Fraction of neurons")->default_val(se->ratio);
+  select->add_option("--split", se->split, "default, special_text or prompt")
+      ->default_val(se->split);
+  select->add_option("--weights", se->weights, "prob,mean,max,attn_k,attn_q")
+      ->default_val(se->weights);
+  select->add_option("--out", se->out, "Selection file (.safetensors)");
+  select->add_flag("--json", se->json, "Print one JSON document");
+  select->callback([&context, se] {
+    context.action = [&context, se] { return run_select(context.global, *se); };
+  });
+
+  auto* run = group->add_subcommand("run", "Score, select and run the deactivation study");
+  auto ra = std::make_shared<RunArgs>();
+  run->add_option("--model", ra->model, "Built-in model or directory")->default_val(ra->model);
+  run->add_option("--out", ra->out, "Run directory (default runs/<date>-miner-<preset>)");
+  run->add_option("--score-samples", ra->score_samples, "Samples scored per task")
+      ->default_val(ra->score_samples);
+  run->add_option("--eval-samples", ra->eval_samples, "Test samples evaluated per task")
+      ->default_val(ra->eval_samples);
+  run->add_option("--random-seeds", ra->random_seeds, "Random-control repetitions")
+      ->default_val(ra->random_seeds);
+  run->add_option("--ratio", ra->ratio, "Fraction of neurons")->default_val(ra->ratio);
+  run->add_flag("--faithful", ra->faithful, "Reproduce the official code's attention scores");
+  run->callback([&context, ra] {
+    context.action = [&context, ra] { return run_pipeline(context.global, *ra); };
+  });
+}
+
+}  // namespace clearsight::cli
