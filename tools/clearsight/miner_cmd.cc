@@ -9,6 +9,7 @@
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
+#include "clearsight/miner/analysis.h"
 #include "clearsight/miner/pipeline.h"
 #include "commands.h"
 
@@ -45,6 +46,29 @@ void save_selection(const miner::Selection& s, const std::filesystem::path& path
                      {"ratio", std::to_string(s.options.ratio)},
                      {"split", s.options.split},
                      {"weights", join(weights, ",")}});
+}
+
+json tensor_json(const torch::Tensor& t) {
+  const auto c = t.to(torch::kFloat64).contiguous();
+  if (c.dim() == 1)
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  json rows = json::array();
+  for (std::int64_t i = 0; i < c.size(0); ++i) rows.push_back(tensor_json(c[i]));
+  return rows;
+}
+
+json flow_json(const miner::FlowAndSimilarity& f) {
+  json out = {{"prompts", f.prompts},
+              {"last_token_flow", json::object()},
+              {"cka", json::object()},
+              {"cosine", json::object()}};
+  for (std::size_t m = 0; m < f.modalities.size(); ++m) {
+    out["last_token_flow"][f.modalities[m]] =
+        tensor_json(f.last_token_flow[static_cast<std::int64_t>(m)]);
+  }
+  for (const auto& [pair, values] : f.cka) out["cka"][pair] = tensor_json(values);
+  for (const auto& [pair, values] : f.cosine) out["cosine"][pair] = tensor_json(values);
+  return out;
 }
 
 json layer_counts(const miner::Selection& s) {
@@ -228,7 +252,40 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
                         {"relative_drop_random", rel_r}};
     std::printf("%-14s %9.3f %9.3f %9.3f +- %.3f\n", name.c_str(), o, m, mean, sd);
   }
+  // Specificity: deactivate one modality's neurons at a time.
+  json specificity = json::object();
+  for (const auto& modality : selection.modalities) {
+    miner::DeactivateOptions only;
+    only.modalities = {modality};
+    const auto scores = miner::evaluate_condition(model, loaded.tokenizer, tasks, eval,
+                                                  "only " + modality, &selection, only);
+    json row = json::object();
+    for (const auto& name : tasks) {
+      const double o = original.scores.at(name);
+      row[name] = o > 0 ? (o - scores.scores.at(name)) / o : 0.0;
+    }
+    specificity[modality] = row;
+  }
+  // Where modalities converge, and what the last token attends to, before and after.
+  const auto shares = miner::layer_shares(selection);
+  json convergence = {{"shared_per_layer", tensor_json(shares.shared)}, {"share", json::object()}};
+  for (std::size_t m = 0; m < shares.modalities.size(); ++m) {
+    convergence["share"][shares.modalities[m]] =
+        tensor_json(shares.share[static_cast<std::int64_t>(m)]);
+  }
+  const auto flow_before = miner::measure_flow(model, loaded.tokenizer, tasks, mm::Split::kTest,
+                                               std::min<std::int64_t>(a.eval_samples, 50));
+  miner::FlowAndSimilarity flow_after;
+  {
+    auto handles = miner::deactivate(model, selection, deact);
+    flow_after = miner::measure_flow(model, loaded.tokenizer, tasks, mm::Split::kTest,
+                                     std::min<std::int64_t>(a.eval_samples, 50));
+  }
   const json summary = {{"model", a.model},
+                        {"specificity_relative_drop", specificity},
+                        {"convergence", convergence},
+                        {"flow_before", flow_json(flow_before)},
+                        {"flow_after_miner", flow_json(flow_after)},
                         {"ratio", a.ratio},
                         {"strategy", select.strategy},
                         {"neurons_selected", selection.union_mask().sum().item<std::int64_t>()},

@@ -1,5 +1,7 @@
 #include "clearsight/miner/miner.h"
 
+#include "clearsight/miner/analysis.h"
+
 #include <gtest/gtest.h>
 
 #include "clearsight/core/error.h"
@@ -49,8 +51,10 @@ torch::Tensor crafted_masks() {
 }
 
 TEST(MinerStage2, StatisticsAreMinMaxNormalisedPerLayer) {
-  const auto pattern = torch::tensor(
-      {{1.0, 0.0, 0.0, 0.0}, {0.5, 0.5, 0.0, 0.0}, {0.25, 0.25, 0.25, 0.25}, {0.25, 0.25, 0.25, 0.25}});
+  const auto pattern = torch::tensor({{1.0, 0.0, 0.0, 0.0},
+                                      {0.5, 0.5, 0.0, 0.0},
+                                      {0.25, 0.25, 0.25, 0.25},
+                                      {0.25, 0.25, 0.25, 0.25}});
   const auto s = score_sample(crafted_cache(pattern), crafted_masks(), 1);
   EXPECT_EQ(s.scores.sizes(), (std::vector<std::int64_t>{kNumMetrics, kNumModalities, 1, 3}));
   EXPECT_TRUE(s.present[0].item<bool>());
@@ -73,8 +77,10 @@ TEST(MinerStage2, StatisticsAreMinMaxNormalisedPerLayer) {
 TEST(MinerStage2, AttentionWeightedScoresUseTheModalityBlock) {
   // Within the text block, key 0 receives 1.5 of 2 units of attention, key 1 receives 0.5:
   // attn_k = 0.75 * x0 + 0.25 * x1 = (1.5, -1, 0.125) -> normalised (1, 0, 1.125/2.5).
-  const auto pattern = torch::tensor(
-      {{1.0, 0.0, 0.0, 0.0}, {0.5, 0.5, 0.0, 0.0}, {0.25, 0.25, 0.25, 0.25}, {0.25, 0.25, 0.25, 0.25}});
+  const auto pattern = torch::tensor({{1.0, 0.0, 0.0, 0.0},
+                                      {0.5, 0.5, 0.0, 0.0},
+                                      {0.25, 0.25, 0.25, 0.25},
+                                      {0.25, 0.25, 0.25, 0.25}});
   const auto s = score_sample(crafted_cache(pattern), crafted_masks(), 1);
   const int k = metric_index("attn_k");
   EXPECT_NEAR(s.scores[k][0][0][2].item<double>(), 1.125 / 2.5, 1e-12);
@@ -240,6 +246,34 @@ TEST(MinerDeactivation, OverwritesSelectedNeuronsOnEveryForward) {
   // Hooks are gone with their handles.
   const auto clean = run();
   EXPECT_NE(clean["blocks.0.mlp.hook_post"].select(-1, 3).abs().sum().item<float>(), 0.0f);
+}
+
+}  // namespace
+}  // namespace clearsight::miner
+
+namespace clearsight::miner {
+namespace {
+
+TEST(MinerAnalysis, LinearCkaIsInvariantToRotationAndScale) {
+  torch::manual_seed(0);
+  const auto x = torch::randn({50, 8}, torch::kFloat64);
+  EXPECT_NEAR(linear_cka(x, x), 1.0, 1e-9);
+  const auto q = std::get<0>(torch::linalg_qr(torch::randn({8, 8}, torch::kFloat64)));
+  EXPECT_NEAR(linear_cka(x, 3.0 * torch::matmul(x, q)), 1.0, 1e-9);
+  EXPECT_LT(linear_cka(x, torch::randn({50, 8}, torch::kFloat64)), 0.5);
+  EXPECT_THROW(linear_cka(x, torch::randn({49, 8})), ShapeError);
+}
+
+TEST(MinerAnalysis, LayerSharesSumToOnePerModality) {
+  Selection sel;
+  sel.modalities = {"text", "image"};
+  sel.masks = torch::zeros({2, 3, 4}, torch::kBool);
+  sel.masks[0][0][0] = sel.masks[0][2][1] = true;
+  sel.masks[1][2][1] = sel.masks[1][2][2] = true;
+  const auto s = layer_shares(sel);
+  EXPECT_TRUE(torch::allclose(s.share.sum(1), torch::ones({2}, torch::kFloat64)));
+  EXPECT_DOUBLE_EQ(s.share[1][2].item<double>(), 1.0);
+  EXPECT_EQ(s.shared[2].item<std::int64_t>(), 1);
 }
 
 }  // namespace
