@@ -11,6 +11,7 @@
 #include "clearsight/core/strings.h"
 #include "clearsight/miner/analysis.h"
 #include "clearsight/miner/pipeline.h"
+#include "clearsight/miner/report.h"
 #include "commands.h"
 
 namespace clearsight::cli {
@@ -347,6 +348,17 @@ void add_miner_command(Context& context) {
   select->add_flag("--json", se->json, "Print one JSON document");
   select->callback([&context, se] {
     context.action = [&context, se] { return run_select(context.global, *se); };
+  });
+
+  auto* report = group->add_subcommand("report", "Write RUN_DIR/report/report.md with figures");
+  auto report_dir = std::make_shared<std::string>();
+  report->add_option("RUN_DIR", *report_dir, "A miner run directory")->required();
+  report->callback([&context, report_dir] {
+    context.action = [&context, report_dir] {
+      start_runtime(context.global);
+      std::printf("report: %s\n", miner::write_report(*report_dir).c_str());
+      return 0;
+    };
   });
 
   auto* run = group->add_subcommand("run", "Score, select and run the deactivation study");

@@ -1,0 +1,159 @@
+#include "clearsight/miner/report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/plot.h"
+
+namespace clearsight::miner {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string fmt(double v, int digits = 3) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", digits, v);
+  return buffer;
+}
+
+const json& need(const json& j, const char* key, const fs::path& file) {
+  CS_CHECK_AS(FormatError, j.contains(key), "'", file.string(), "' lacks '", key,
+              "' (written by an older or interrupted miner run?)");
+  return j.at(key);
+}
+
+// One series per key of an object of per-layer arrays.
+LinePlot layer_plot(const json& per_key, const std::string& title, const std::string& ylabel,
+                    const std::string& suffix = "") {
+  LinePlot plot;
+  plot.title = title;
+  plot.xlabel = "layer";
+  plot.ylabel = ylabel;
+  for (const auto& [name, values] : per_key.items()) {
+    PlotSeries s;
+    s.name = name + suffix;
+    for (std::size_t l = 0; l < values.size(); ++l) {
+      s.points.emplace_back(static_cast<double>(l), values[l].get<double>());
+    }
+    plot.series.push_back(std::move(s));
+  }
+  return plot;
+}
+
+}  // namespace
+
+fs::path write_report(const fs::path& run_dir) {
+  const fs::path summary_path = run_dir / "summary.json";
+  json s;
+  try {
+    s = json::parse(read_file(summary_path));
+  } catch (const json::parse_error& e) {
+    CS_THROW(FormatError, "'", summary_path.string(), "' is not valid JSON: ", e.what());
+  }
+  const fs::path dir = run_dir / "report";
+  fs::create_directories(dir);
+  std::ostringstream md;
+  const auto& benchmarks = need(s, "benchmarks", summary_path);
+  const double ratio = need(s, "ratio", summary_path).get<double>();
+  const std::string pct = fmt(100 * ratio, 1) + "%";
+  md << "# MINER report: " << s.value("model", std::string("?")) << "\n\n"
+     << "Strategy " << s.value("strategy", std::string("?")) << ", " << pct << " of the LM's MLP "
+     << "neurons (" << s.value("neurons_selected", 0) << " neurons), scores from "
+     << s.value("score_samples", 0) << " validation samples per task, evaluation on "
+     << s.value("eval_samples", 0) << " test samples per task, random control over "
+     << s.value("random_seeds", 0) << " seeds (mean +- sample standard deviation).\n\n";
+
+  md << "## Deactivation (paper-style table)\n\n| benchmark | original | MINER " << pct
+     << " | random " << pct << " |\n|---|---|---|---|\n";
+  double sum_o = 0, sum_m = 0, sum_r = 0;
+  for (const auto& [name, b] : benchmarks.items()) {
+    md << "| " << name << " | " << fmt(b["original"]) << " | " << fmt(b["miner"]) << " | "
+       << fmt(b["random_mean"]) << " +- " << fmt(b["random_sd"]) << " |\n";
+    sum_o += b["original"].get<double>();
+    sum_m += b["miner"].get<double>();
+    sum_r += b["random_mean"].get<double>();
+  }
+  const double n = std::max<double>(1, benchmarks.size());
+  md << "| **mean** | " << fmt(sum_o / n) << " | " << fmt(sum_m / n) << " | " << fmt(sum_r / n)
+     << " |\n\nMean relative drop: MINER " << fmt(s.value("mean_relative_drop_miner", 0.0))
+     << ", random " << fmt(s.value("mean_relative_drop_random", 0.0)) << ".\n\n";
+
+  if (s.contains("specificity_relative_drop")) {
+    const auto& spec = s["specificity_relative_drop"];
+    md << "## Specificity matrix\n\nRelative drop of each benchmark (columns) when only one "
+          "modality's neurons (rows) are deactivated; a modality-specific set should hurt its own "
+          "modality's benchmarks most.\n\n| deactivated |";
+    std::vector<std::string> columns;
+    for (const auto& [name, b] : benchmarks.items()) {
+      columns.push_back(name);
+      md << " " << name << " |";
+    }
+    md << "\n|---|";
+    for (std::size_t i = 0; i < columns.size(); ++i) md << "---|";
+    md << "\n";
+    for (const auto& [modality, row] : spec.items()) {
+      md << "| " << modality << " |";
+      for (const auto& c : columns) md << " " << fmt(row.value(c, 0.0)) << " |";
+      md << "\n";
+    }
+    md << "\n";
+  }
+
+  if (s.contains("ablation")) {
+    md << "## Strategy x metric-weight ablation\n\nMean relative drop of the benchmarks with "
+       << pct << " of neurons deactivated.\n\n| strategy |";
+    const auto& ab = s["ablation"];
+    std::vector<std::string> weight_names;
+    for (const auto& [w, v] : ab.begin().value().items()) weight_names.push_back(w);
+    for (const auto& w : weight_names) md << " " << w << " |";
+    md << "\n|---|";
+    for (std::size_t i = 0; i < weight_names.size(); ++i) md << "---|";
+    md << "\n";
+    for (const auto& [strategy, row] : ab.items()) {
+      md << "| " << strategy << " |";
+      for (const auto& w : weight_names) md << " " << fmt(row.value(w, 0.0)) << " |";
+      md << "\n";
+    }
+    md << "\n";
+  }
+
+  md << "## Figures\n\n";
+  std::vector<std::pair<std::string, LinePlot>> figures;
+  if (s.contains("convergence")) {
+    figures.emplace_back("layers.svg", layer_plot(s["convergence"]["share"],
+                                                  "Share of each modality's neurons per layer",
+                                                  "fraction of the modality's neurons"));
+    auto shared =
+        layer_plot(json{{"shared by 2+ modalities", s["convergence"]["shared_per_layer"]}},
+                   "Shared neurons per layer", "neurons");
+    figures.emplace_back("shared.svg", shared);
+  }
+  if (s.contains("flow_before")) {
+    figures.emplace_back(
+        "cka.svg", layer_plot(s["flow_before"]["cka"], "Linear CKA of modality-mean hidden states",
+                              "CKA with text"));
+    auto flow = layer_plot(s["flow_before"]["last_token_flow"],
+                           "Attention from the last prompt token", "attention mass", " (before)");
+    if (s.contains("flow_after_miner")) {
+      const auto after =
+          layer_plot(s["flow_after_miner"]["last_token_flow"], "", "", " (MINER off)");
+      flow.series.insert(flow.series.end(), after.series.begin(), after.series.end());
+    }
+    figures.emplace_back("flow.svg", flow);
+  }
+  for (const auto& [file, plot] : figures) {
+    render_svg(plot, dir / file);
+    md << "![" << plot.title << "](" << file << ")\n\n";
+  }
+  md << "Produced by `clearsight miner report " << run_dir.string() << "` from `summary.json`.\n";
+  const fs::path report = dir / "report.md";
+  atomic_write(report, md.str());
+  return report;
+}
+
+}  // namespace clearsight::miner
