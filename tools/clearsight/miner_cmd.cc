@@ -177,6 +177,8 @@ struct RunArgs {
   int random_seeds = 3;
   double ratio = 0.02;
   bool faithful = false;
+  bool ablation = false;
+  std::int64_t ablation_samples = 30;
 };
 
 int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
@@ -282,21 +284,55 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
     flow_after = miner::measure_flow(model, loaded.tokenizer, tasks, mm::Split::kTest,
                                      std::min<std::int64_t>(a.eval_samples, 50));
   }
-  const json summary = {{"model", a.model},
-                        {"specificity_relative_drop", specificity},
-                        {"convergence", convergence},
-                        {"flow_before", flow_json(flow_before)},
-                        {"flow_after_miner", flow_json(flow_after)},
-                        {"ratio", a.ratio},
-                        {"strategy", select.strategy},
-                        {"neurons_selected", selection.union_mask().sum().item<std::int64_t>()},
-                        {"per_layer", layer_counts(selection)},
-                        {"random_seeds", a.random_seeds},
-                        {"eval_samples", a.eval_samples},
-                        {"score_samples", a.score_samples},
-                        {"benchmarks", benchmarks},
-                        {"mean_relative_drop_miner", drop_miner},
-                        {"mean_relative_drop_random", drop_random}};
+  // Strategy x metric-weight ablation (opt-in: 24 more evaluations of every task).
+  json ablation = json::object();
+  if (a.ablation) {
+    const std::vector<std::pair<std::string, std::array<double, miner::kNumMetrics>>> weightings = {
+        {"default", {0, 0.25, 0.25, 0.5, 0}},
+        {"prob", {1, 0, 0, 0, 0}},
+        {"mean", {0, 1, 0, 0, 0}},
+        {"max", {0, 0, 1, 0, 0}},
+        {"attn_k", {0, 0, 0, 1, 0}},
+        {"attn_q", {0, 0, 0, 0, 1}}};
+    mm::EvalOptions small = eval;
+    small.samples = a.ablation_samples;
+    const auto base = miner::evaluate_condition(model, loaded.tokenizer, tasks, small, "original",
+                                                nullptr, deact);
+    for (const auto& strategy : miner::strategy_names()) {
+      if (strategy == "random") continue;
+      for (const auto& [label, weights] : weightings) {
+        miner::SelectOptions o = select;
+        o.strategy = strategy;
+        o.weights = weights;
+        const auto sel = miner::select_neurons(scores, present, o);
+        const auto r =
+            miner::evaluate_condition(model, loaded.tokenizer, tasks, small, strategy, &sel, deact);
+        double drop = 0;
+        for (const auto& name : tasks) {
+          const double o0 = base.scores.at(name);
+          drop += (o0 > 0 ? (o0 - r.scores.at(name)) / o0 : 0.0) / tasks.size();
+        }
+        ablation[strategy][label] = drop;
+      }
+      log::info("ablation: strategy {} done", strategy);
+    }
+  }
+  json summary = {{"model", a.model},
+                  {"specificity_relative_drop", specificity},
+                  {"convergence", convergence},
+                  {"flow_before", flow_json(flow_before)},
+                  {"flow_after_miner", flow_json(flow_after)},
+                  {"ratio", a.ratio},
+                  {"strategy", select.strategy},
+                  {"neurons_selected", selection.union_mask().sum().item<std::int64_t>()},
+                  {"per_layer", layer_counts(selection)},
+                  {"random_seeds", a.random_seeds},
+                  {"eval_samples", a.eval_samples},
+                  {"score_samples", a.score_samples},
+                  {"benchmarks", benchmarks},
+                  {"mean_relative_drop_miner", drop_miner},
+                  {"mean_relative_drop_random", drop_random}};
+  if (a.ablation) summary["ablation"] = ablation;
   run.write_json("summary.json", summary);
   std::printf("mean relative drop: MINER %.3f, random %.3f\nsummary: %s/summary.json\n", drop_miner,
               drop_random, run.path().c_str());
@@ -373,6 +409,9 @@ void add_miner_command(Context& context) {
       ->default_val(ra->random_seeds);
   run->add_option("--ratio", ra->ratio, "Fraction of neurons")->default_val(ra->ratio);
   run->add_flag("--faithful", ra->faithful, "Reproduce the official code's attention scores");
+  run->add_flag("--ablation", ra->ablation, "Also run the strategy x metric-weight ablation");
+  run->add_option("--ablation-samples", ra->ablation_samples, "Test samples per task in ablations")
+      ->default_val(ra->ablation_samples);
   run->callback([&context, ra] {
     context.action = [&context, ra] { return run_pipeline(context.global, *ra); };
   });

@@ -1,0 +1,73 @@
+// The `clearsight miner` commands end to end on a model trained for two steps.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/miner/miner.h"
+#include "cli_runner.h"
+
+namespace clearsight {
+namespace {
+
+TEST(IntegrationMinerCli, ScoreShardsMergeSelectRunAndReport) {
+  testing::TempDir dir;
+  const std::string run = (dir / "train").string();
+  auto r = testing::run_cli("mm train --out " + run +
+                                " --set steps=2 --set batch_size=2 --set eval_samples=2"
+                                " --set tasks=scene_vqa,text_choice --set warmup_steps=1",
+                            dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string model = run + "/model";
+  const auto score = [&](const std::string& shard, const std::string& out) {
+    return testing::run_cli("miner score --model " + model +
+                                " --task scene_vqa --samples 6 --shard " + shard + " --out " +
+                                (dir / out).string(),
+                            dir);
+  };
+  ASSERT_EQ(score("0/1", "all.safetensors").exit_code, 0);
+  ASSERT_EQ(score("0/2", "a.safetensors").exit_code, 0);
+  ASSERT_EQ(score("1/2", "b.safetensors").exit_code, 0);
+  r = testing::run_cli("miner merge " + (dir / "a.safetensors").string() + " " +
+                           (dir / "b.safetensors").string() + " --out " +
+                           (dir / "merged.safetensors").string(),
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto all = miner::ScoreAccumulator::load(dir / "all.safetensors");
+  const auto merged = miner::ScoreAccumulator::load(dir / "merged.safetensors");
+  EXPECT_EQ(merged.samples(), 6);
+  EXPECT_TRUE(torch::allclose(all.mean(), merged.mean(), 0, 1e-12));
+
+  r = testing::run_cli("miner select --json --scores " + (dir / "merged.safetensors").string(),
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["per_layer"].contains("image"));
+  r = testing::run_cli(
+      "miner select --strategy LA_MX --scores " + (dir / "merged.safetensors").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("did you mean 'LA_MU'"), std::string::npos) << r.err;
+  testing::write_bytes(dir / "bad.safetensors", "not a score file");
+  r = testing::run_cli("miner select --scores " + (dir / "bad.safetensors").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("format error"), std::string::npos) << r.err;
+
+  const std::string out = (dir / "miner").string();
+  r = testing::run_cli("miner run --model " + model + " --out " + out +
+                           " --score-samples 3 --eval-samples 3 --random-seeds 2",
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(read_file(dir / "miner" / "summary.json"));
+  EXPECT_TRUE(summary["benchmarks"].contains("scene_vqa"));
+  EXPECT_TRUE(summary["specificity_relative_drop"].contains("image"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "miner" / "selection.safetensors"));
+  r = testing::run_cli("miner report " + out, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string report = read_file(dir / "miner" / "report" / "report.md");
+  EXPECT_NE(report.find("| scene_vqa |"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir / "miner" / "report" / "flow.svg"));
+  r = testing::run_cli("miner report " + (dir / "nothing").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace clearsight
