@@ -94,60 +94,101 @@ torch::Tensor min_max(const torch::Tensor& x) {
   return torch::where(range > 0, (x - lo) / range.clamp_min(1e-300), torch::zeros_like(x));
 }
 
-SampleScores score_sample(const nn::ActivationCache& cache, const torch::Tensor& masks, int layers,
-                          const ScoreOptions& options) {
+std::vector<SampleScores> score_batch(const nn::ActivationCache& cache, const torch::Tensor& masks,
+                                      int layers, const ScoreOptions& options) {
   torch::NoGradGuard no_grad;
   const auto first = cache[layer_hook(0, "mlp.hook_post")];
-  CS_CHECK_AS(ShapeError, first.dim() == 3 && first.size(0) == 1,
-              "MINER scores one prompt at a time; mlp.hook_post has shape ", first.sizes());
+  CS_CHECK_AS(ShapeError, first.dim() == 3, "mlp.hook_post has shape ", first.sizes(),
+              ", expected [B, L, N]");
+  const auto batch = first.size(0);
   const auto length = first.size(1);
   const auto neurons = first.size(2);
   CS_CHECK_AS(ShapeError,
-              masks.dim() == 2 && masks.size(0) == kNumModalities && masks.size(1) == length,
-              "modality masks have shape ", masks.sizes(), ", expected [", kNumModalities, ", ",
-              length, "]");
-  SampleScores out;
-  out.scores = torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
-  out.present = masks.any(1);
-  std::vector<torch::Tensor> positions(kNumModalities);
-  for (int m = 0; m < kNumModalities; ++m) positions[m] = masks[m].nonzero().flatten();
-  for (int l = 0; l < layers; ++l) {
-    const auto x = cache[layer_hook(l, "mlp.hook_post")][0].to(torch::kFloat64);  // [L, N]
-    torch::Tensor attention;                                                      // [L, L]
-    if (options.faithful) {
-      const auto q = cache[layer_hook(l, "attn.hook_q")][0].to(torch::kFloat64);  // [H, L, D]
-      const auto k = cache[layer_hook(l, "attn.hook_k")][0].to(torch::kFloat64);
-      const auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));
-      attention = torch::softmax(scores, -1).mean(0);  // No causal mask, as the official code.
-    } else {
-      attention = cache[layer_hook(l, "attn.hook_pattern")][0].to(torch::kFloat64).mean(0);
+              masks.dim() == 3 && masks.size(0) == batch && masks.size(1) == kNumModalities &&
+                  masks.size(2) == length,
+              "modality masks have shape ", masks.sizes(), ", expected [", batch, ", ",
+              kNumModalities, ", ", length, "]");
+  std::vector<SampleScores> out(static_cast<std::size_t>(batch));
+  for (std::int64_t b = 0; b < batch; ++b) out[b].present = masks[b].any(1);
+  if (!options.faithful) {
+    // Every sample, layer and modality at once: the metrics are masked sums, so a few batched
+    // matrix products replace per-modality gathers, keeping scoring cheap next to the forward.
+    std::vector<torch::Tensor> xs, as;
+    for (int l = 0; l < layers; ++l) {
+      xs.push_back(cache[layer_hook(l, "mlp.hook_post")]);
+      as.push_back(cache[layer_hook(l, "attn.hook_pattern")].mean(1));
     }
-    for (int m = 0; m < kNumModalities; ++m) {
-      const auto& idx = positions[m];
-      const auto count = idx.numel();
-      if (count == 0) continue;
-      const auto xm = x.index_select(0, idx);                                  // [M, N]
-      const auto block = attention.index_select(0, idx).index_select(1, idx);  // [M, M]
-      torch::Tensor attn_k, attn_q;
-      if (options.faithful) {
-        const auto ones = torch::ones({1, count}, torch::kFloat64);
-        attn_k = torch::matmul(ones, torch::matmul(torch::softmax(block, 0).t(), xm)).squeeze(0);
-        attn_q = torch::matmul(ones, torch::matmul(torch::softmax(block, 1), xm)).squeeze(0);
-      } else {
-        // Weights: attention each position receives (keys) or gives (queries) within the block.
-        auto normalise = [count](torch::Tensor w) {
-          const double total = w.sum().item<double>();
-          return total > 0 ? w / total : torch::full({count}, 1.0 / count, torch::kFloat64);
-        };
-        attn_k = torch::matmul(normalise(block.sum(0)), xm);
-        attn_q = torch::matmul(normalise(block.sum(1)), xm);
+    const auto x = torch::stack(xs, 1).to(torch::kFloat64);  // [B, Y, L, N]
+    const auto a = torch::stack(as, 1).to(torch::kFloat64);  // [B, Y, L, L]
+    const auto m = masks.to(torch::kFloat64).unsqueeze(1);   // [B, 1, G, L]
+    const auto counts = m.sum(-1, true).clamp_min(1);        // [B, 1, G, 1]
+    const auto mean = torch::matmul(m, x) / counts;          // [B, Y, G, N]
+    const auto prob = torch::matmul(m, (x > 0).to(torch::kFloat64)) / counts;
+    auto max = torch::zeros_like(mean);  // Absent modalities stay 0.
+    for (std::int64_t b = 0; b < batch; ++b) {
+      for (int g = 0; g < kNumModalities; ++g) {
+        const auto idx = masks[b][g].nonzero().flatten();
+        if (idx.numel() > 0)
+          max[b].select(1, g).copy_(std::get<0>(x[b].index_select(1, idx).max(1)));
       }
-      const auto metrics = torch::stack({(xm > 0).to(torch::kFloat64).mean(0), xm.mean(0),
-                                         std::get<0>(xm.max(0)), attn_k, attn_q});  // [5, N]
-      out.scores.select(1, m).select(1, l).copy_(min_max(metrics));
+    }
+    auto weights = [&](const torch::Tensor& attention) {  // [B, Y, G, L], rows sum to 1.
+      auto w = torch::matmul(m, attention) * m;
+      const auto total = w.sum(-1, true);
+      const auto uniform = m / counts;
+      return torch::where(total > 0, w / total.clamp_min(1e-300), uniform.expand_as(w));
+    };
+    const auto attn_k = torch::matmul(weights(a), x);                    // Attention received.
+    const auto attn_q = torch::matmul(weights(a.transpose(-1, -2)), x);  // Attention given.
+    // [5, B, Y, G, N] -> per sample [5, G, Y, N], normalised over neurons.
+    const auto metrics = min_max(torch::stack({prob, mean, max, attn_k, attn_q}))
+                             .permute({1, 0, 3, 2, 4})
+                             .contiguous();
+    for (std::int64_t b = 0; b < batch; ++b) {
+      out[b].scores =
+          metrics[b] * out[b].present.to(torch::kFloat64).view({1, kNumModalities, 1, 1});
+    }
+    return out;
+  }
+  for (std::int64_t b = 0; b < batch; ++b) {
+    auto& scores = out[b].scores;
+    scores = torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
+    std::vector<torch::Tensor> positions(kNumModalities);
+    for (int g = 0; g < kNumModalities; ++g) positions[g] = masks[b][g].nonzero().flatten();
+    for (int l = 0; l < layers; ++l) {
+      const auto x = cache[layer_hook(l, "mlp.hook_post")][b].to(torch::kFloat64);  // [L, N]
+      const auto q = cache[layer_hook(l, "attn.hook_q")][b].to(torch::kFloat64);    // [H, L, D]
+      const auto k = cache[layer_hook(l, "attn.hook_k")][b].to(torch::kFloat64);
+      const auto logits = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(q.size(-1)));
+      const auto attention = torch::softmax(logits, -1).mean(0);  // No causal mask, as upstream.
+      for (int g = 0; g < kNumModalities; ++g) {
+        const auto& idx = positions[g];
+        const auto count = idx.numel();
+        if (count == 0) continue;
+        const auto xm = x.index_select(0, idx);                                  // [M, N]
+        const auto block = attention.index_select(0, idx).index_select(1, idx);  // [M, M]
+        const auto ones = torch::ones({1, count}, torch::kFloat64);
+        // The official code's second softmax, over queries (attn_k) or keys (attn_q).
+        const auto attn_k =
+            torch::matmul(ones, torch::matmul(torch::softmax(block, 0).t(), xm)).squeeze(0);
+        const auto attn_q =
+            torch::matmul(ones, torch::matmul(torch::softmax(block, 1), xm)).squeeze(0);
+        const auto metrics = torch::stack({(xm > 0).to(torch::kFloat64).mean(0), xm.mean(0),
+                                           std::get<0>(xm.max(0)), attn_k, attn_q});  // [5, N]
+        scores.select(1, g).select(1, l).copy_(min_max(metrics));
+      }
     }
   }
   return out;
+}
+
+SampleScores score_sample(const nn::ActivationCache& cache, const torch::Tensor& masks, int layers,
+                          const ScoreOptions& options) {
+  CS_CHECK_AS(ShapeError, masks.dim() == 2, "score_sample expects masks [", kNumModalities,
+              ", L] of one prompt");
+  CS_CHECK_AS(ShapeError, cache[layer_hook(0, "mlp.hook_post")].size(0) == 1,
+              "score_sample scores one prompt; use score_batch for a batch");
+  return score_batch(cache, masks.unsqueeze(0), layers, options).front();
 }
 
 ScoreAccumulator::ScoreAccumulator(std::string dataset, int layers, std::int64_t neurons)

@@ -36,16 +36,29 @@ ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tok
   progress.disable = !run.progress;
   progress.unit = "samples";
   ProgressBar bar("score " + task.name(), (n - run.shard + run.shards - 1) / run.shards, progress);
-  for (std::int64_t i = run.shard; i < n; i += run.shards) {
-    const auto sample = task.sample(run.split, i);
-    const auto batch = mm::collate({sample}, tokenizer, model.media_tokens(),
+  std::vector<std::int64_t> indices;
+  for (std::int64_t i = run.shard; i < n; i += run.shards) indices.push_back(i);
+  for (std::size_t start = 0; start < indices.size();
+       start += static_cast<std::size_t>(std::max<std::int64_t>(1, run.batch_size))) {
+    std::vector<mm::Sample> samples;
+    for (std::size_t j = start; j < std::min(indices.size(), start + run.batch_size); ++j) {
+      samples.push_back(task.sample(run.split, indices[j]));
+    }
+    const auto batch = mm::collate(samples, tokenizer, model.media_tokens(),
                                    model.config().audio_config.max_samples,
                                    /*with_answers=*/false);
     auto [logits, cache] = model.run_with_cache([&] { return model.forward(batch.inputs); },
                                                 score_hooks(run.options.faithful));
-    const auto masks = modality_masks(batch.inputs.input_ids[0], tokenizer);
-    acc.add(score_sample(cache, masks, layers, run.options));
-    bar.advance();
+    std::vector<torch::Tensor> masks;
+    for (std::size_t b = 0; b < samples.size(); ++b) {
+      const auto row = static_cast<std::int64_t>(b);
+      masks.push_back(modality_masks(batch.inputs.input_ids[row], tokenizer)
+                          .logical_and(batch.inputs.attention_mask[row].unsqueeze(0)));
+    }
+    for (const auto& scores : score_batch(cache, torch::stack(masks), layers, run.options)) {
+      acc.add(scores);
+    }
+    bar.advance(static_cast<std::int64_t>(samples.size()));
   }
   bar.finish();
   return acc;

@@ -64,6 +64,12 @@ struct SampleScores {
 /// q/k in faithful mode).
 nn::NameFilter score_hooks(bool faithful);
 
+/// Stage 2 for a batch of right-padded prompts from one recorded forward pass: masks
+/// [B, kNumModalities, L] (padding positions in no mask). Gives the same scores as scoring each
+/// prompt alone, since causal attention keeps padding out of the real positions.
+std::vector<SampleScores> score_batch(const nn::ActivationCache& cache, const torch::Tensor& masks,
+                                      int layers, const ScoreOptions& options = {});
+
 /// Stage 2 for one prompt from a recorded cache (batch size 1): masks [kNumModalities, L].
 SampleScores score_sample(const nn::ActivationCache& cache, const torch::Tensor& masks, int layers,
                           const ScoreOptions& options = {});

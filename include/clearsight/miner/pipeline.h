@@ -20,6 +20,9 @@ struct ScoreRun {
   int shard = 0;
   int shards = 1;
   ScoreOptions options;
+  /// Prompts per forward pass (right-padded; scores are identical to one prompt at a time).
+  /// 1 by default: on 2 CPU cores batching is slower today (see docs/RESULTS.md).
+  std::int64_t batch_size = 1;
   bool progress = false;
 };
 

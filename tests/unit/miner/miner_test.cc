@@ -278,3 +278,49 @@ TEST(MinerAnalysis, LayerSharesSumToOnePerModality) {
 
 }  // namespace
 }  // namespace clearsight::miner
+
+namespace clearsight::miner {
+namespace {
+
+TEST(MinerStage2, BatchedScoringEqualsOnePromptAtATime) {
+  torch::manual_seed(7);
+  const auto tok = mm::Tokenizer::from_words({"what", "color", "is", "the", "circle", "red"});
+  auto config = mm::preset_config("cs-tiny-vl", tok.size());
+  config.num_hidden_layers = 2;
+  config.intermediate_size = 32;
+  mm::MultimodalModel model(config);
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const std::vector<std::string> prompts = {"what color", "what color is the circle red red",
+                                            "red"};
+  std::vector<torch::Tensor> ids;
+  std::int64_t longest = 0;
+  for (const auto& p : prompts) {
+    ids.push_back(torch::tensor(mm::build_prompt(tok, p, {}, {}), torch::kInt64));
+    longest = std::max(longest, ids.back().size(0));
+  }
+  mm::MmInputs batch;
+  batch.input_ids = torch::zeros({3, longest}, torch::kInt64);
+  batch.attention_mask = torch::zeros({3, longest}, torch::kBool);
+  std::vector<torch::Tensor> masks;
+  for (int b = 0; b < 3; ++b) {
+    const auto n = ids[b].size(0);
+    batch.input_ids[b].narrow(0, 0, n).copy_(ids[b]);
+    batch.attention_mask[b].narrow(0, 0, n).fill_(true);
+    masks.push_back(modality_masks(batch.input_ids[b], tok).logical_and(batch.attention_mask[b]));
+  }
+  auto [logits, cache] =
+      model.run_with_cache([&] { return model.forward(batch); }, score_hooks(false));
+  const auto batched = score_batch(cache, torch::stack(masks), 2);
+  for (int b = 0; b < 3; ++b) {
+    mm::MmInputs one;
+    one.input_ids = ids[b].unsqueeze(0);
+    auto [l1, c1] = model.run_with_cache([&] { return model.forward(one); }, score_hooks(false));
+    const auto single = score_sample(c1, modality_masks(ids[b], tok), 2);
+    EXPECT_TRUE(torch::allclose(batched[b].scores, single.scores, 1e-5, 1e-6)) << "prompt " << b;
+    EXPECT_TRUE(batched[b].present.equal(single.present));
+  }
+}
+
+}  // namespace
+}  // namespace clearsight::miner

@@ -1,0 +1,197 @@
+// MINER importance scoring throughput (samples/s), measured in the same run as ratios to:
+//  - the plain forward pass over the same prompts (target: at most 10% overhead);
+//  - the same scoring written with PyTorch forward hooks in Python (Debian's python3-torch) on the
+//    same weights and prompts, which also checks the scores agree.
+// The model has the cs-tiny-vl architecture with random weights; prompts are text_choice samples
+// (text and special tokens), one prompt per forward as MINER scores them.
+//
+// Usage: bench_miner [--prompts N] [--python PATH] [google benchmark flags]
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "bench_util.h"
+#include "clearsight/core/log.h"
+#include "clearsight/core/runtime.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/miner/miner.h"
+#include "clearsight/mm/data.h"
+#include "clearsight/mm/presets.h"
+#include "clearsight/mm/trainer.h"
+
+namespace {
+
+using namespace clearsight;
+namespace fs = std::filesystem;
+
+std::shared_ptr<mm::MultimodalModel> g_model;
+std::unique_ptr<mm::Tokenizer> g_tokenizer;
+std::vector<torch::Tensor> g_prompts;  // [1, L] each
+
+void BM_PlainForward(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    for (const auto& ids : g_prompts) {
+      mm::MmInputs in;
+      in.input_ids = ids;
+      benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
+void BM_Score(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  const int layers = static_cast<int>(g_model->config().num_hidden_layers);
+  miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
+  for (auto _ : state) {
+    for (const auto& ids : g_prompts) {
+      mm::MmInputs in;
+      in.input_ids = ids;
+      auto [logits, cache] =
+          g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
+      acc.add(miner::score_sample(cache, miner::modality_masks(ids[0], *g_tokenizer), layers));
+    }
+  }
+  benchmark::DoNotOptimize(acc.samples());
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
+// Batches of 16 right-padded prompts, as `miner score` runs them.
+std::vector<mm::MmInputs> g_batches;
+std::vector<torch::Tensor> g_batch_masks;
+
+void BM_PlainForwardBatched(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    for (const auto& in : g_batches) benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
+void BM_ScoreBatched(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  const int layers = static_cast<int>(g_model->config().num_hidden_layers);
+  miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < g_batches.size(); ++i) {
+      auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(g_batches[i]); },
+                                                     miner::score_hooks(false));
+      for (const auto& s : miner::score_batch(cache, g_batch_masks[i], layers)) acc.add(s);
+    }
+  }
+  benchmark::DoNotOptimize(acc.samples());
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
+BENCHMARK(BM_PlainForward)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Score)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PlainForwardBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ScoreBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int prompts = 32;
+  std::string python = "/usr/bin/python3";
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--prompts") == 0 && i + 1 < argc) {
+      prompts = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--python") == 0 && i + 1 < argc) {
+      python = argv[++i];
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  int rest_argc = static_cast<int>(rest.size());
+  log::set_verbosity(-1);
+  init_runtime();
+  torch::manual_seed(0);
+  g_tokenizer = std::make_unique<mm::Tokenizer>(mm::tokenizer_for_tasks({"text_choice"}, 0));
+  g_model =
+      std::make_shared<mm::MultimodalModel>(mm::preset_config("cs-tiny-vl", g_tokenizer->size()));
+  g_model->eval();
+  const auto task = mm::make_task("text_choice");
+  for (int i = 0; i < prompts; ++i) {
+    const auto ids = mm::sample_prompt(task->sample(mm::Split::kValidation, i), *g_tokenizer, {});
+    g_prompts.push_back(torch::tensor(ids, torch::kInt64).unsqueeze(0));
+  }
+  for (int start = 0; start < prompts; start += 16) {
+    std::vector<mm::Sample> samples;
+    for (int i = start; i < std::min(prompts, start + 16); ++i) {
+      samples.push_back(task->sample(mm::Split::kValidation, i));
+    }
+    const auto batch = mm::collate(samples, *g_tokenizer, {}, 32000, false);
+    std::vector<torch::Tensor> masks;
+    for (std::int64_t b = 0; b < batch.inputs.input_ids.size(0); ++b) {
+      masks.push_back(miner::modality_masks(batch.inputs.input_ids[b], *g_tokenizer)
+                          .logical_and(batch.inputs.attention_mask[b]));
+    }
+    g_batches.push_back(batch.inputs);
+    g_batch_masks.push_back(torch::stack(masks));
+  }
+  benchmark::Initialize(&rest_argc, rest.data());
+  bench::CapturingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const double plain = reporter.seconds("BM_PlainForward/real_time") / prompts;
+  const double score = reporter.seconds("BM_Score/real_time") / prompts;
+  std::printf("\n%d text_choice prompts, one per forward\n", prompts);
+  std::printf("%-34s %8.1f samples/s (baseline)\n", "plain forward", 1 / plain);
+  std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "MINER scoring (cache + 5 metrics)",
+              1 / score, 100.0 * (score / plain - 1.0));
+  const double plain_b = reporter.seconds("BM_PlainForwardBatched/real_time") / prompts;
+  const double score_b = reporter.seconds("BM_ScoreBatched/real_time") / prompts;
+  std::printf("%-34s %8.1f samples/s (baseline, batches of 16)\n", "plain forward, batched",
+              1 / plain_b);
+  std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "MINER scoring, batched", 1 / score_b,
+              100.0 * (score_b / plain_b - 1.0));
+
+  // Python: same weights and prompts, scores compared on the first prompt.
+  const fs::path dir = fs::temp_directory_path() / ("cs_bench_miner_" + std::to_string(getpid()));
+  mm::save_model(*g_model, dir);
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (int i = 0; i < prompts; ++i) {
+    tensors.emplace_back("ids_" + std::to_string(i), g_prompts[i][0]);
+    tensors.emplace_back("masks_" + std::to_string(i),
+                         miner::modality_masks(g_prompts[i][0], *g_tokenizer).to(torch::kUInt8));
+  }
+  {
+    torch::NoGradGuard no_grad;
+    mm::MmInputs in;
+    in.input_ids = g_prompts[0];
+    auto [logits, cache] =
+        g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
+    tensors.emplace_back(
+        "scores_0", miner::score_sample(cache, miner::modality_masks(g_prompts[0][0], *g_tokenizer),
+                                        static_cast<int>(g_model->config().num_hidden_layers))
+                        .scores);
+  }
+  safetensors::save(dir / "inputs.safetensors", tensors);
+  const fs::path script = fs::path(CS_SOURCE_DIR) / "benchmarks/py/miner_score.py";
+  const std::string command = python + " " + script.string() + " " + dir.string() + " 2>&1";
+  double py_seconds = 0, max_diff = -1;
+  if (FILE* pipe = popen(command.c_str(), "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof(line), pipe)) {
+      if (std::sscanf(line, "python_score_seconds_per_sample %lf", &py_seconds) == 1) continue;
+      if (std::sscanf(line, "max_abs_score_diff %lf", &max_diff) == 1) continue;
+      std::fputs(line, stdout);
+    }
+    pclose(pipe);
+  }
+  if (py_seconds > 0) {
+    std::printf("%-34s %8.1f samples/s\n", "PyTorch Python hooks, same scoring", 1 / py_seconds);
+    std::printf(
+        "ClearSight / Python speed: %.2f one prompt at a time, %.2f batched "
+        "(max |score diff| %.1e)\n",
+        py_seconds / score, py_seconds / score_b, max_diff);
+  }
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  return 0;
+}
