@@ -67,16 +67,10 @@ bool Hopper::healthy() const {
 }
 
 void Hopper::reset_model() {
-  const double s = options_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) data_->qpos[i] = init_qpos_[i] + uniform_noise(s);
-  for (int i = 0; i < model_->nv; ++i) data_->qvel[i] = init_qvel_[i] + uniform_noise(s);
+  add_reset_noise(options_.reset_noise_scale, /*normal_velocity=*/false);
 }
 
-void Hopper::observe(std::span<double> out) const {
-  const int nq = model_->nq;
-  std::copy(data_->qpos + 1, data_->qpos + nq, out.begin());
-  for (int i = 0; i < model_->nv; ++i) out[nq - 1 + i] = std::clamp(data_->qvel[i], -10.0, 10.0);
-}
+void Hopper::observe(std::span<double> out) const { write_state(out, 1, 10.0); }
 
 void Hopper::advance(std::span<const double> action, StepResult& result) {
   const double x_before = data_->qpos[0];
@@ -135,16 +129,10 @@ HalfCheetah::HalfCheetah(LocomotionOptions options)
 }
 
 void HalfCheetah::reset_model() {
-  const double s = options_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) data_->qpos[i] = init_qpos_[i] + uniform_noise(s);
-  for (int i = 0; i < model_->nv; ++i) data_->qvel[i] = init_qvel_[i] + normal_noise(s);
+  add_reset_noise(options_.reset_noise_scale, /*normal_velocity=*/true);
 }
 
-void HalfCheetah::observe(std::span<double> out) const {
-  const int nq = model_->nq;
-  std::copy(data_->qpos + 1, data_->qpos + nq, out.begin());
-  std::copy(data_->qvel, data_->qvel + model_->nv, out.begin() + (nq - 1));
-}
+void HalfCheetah::observe(std::span<double> out) const { write_state(out, 1); }
 
 void HalfCheetah::advance(std::span<const double> action, StepResult& result) {
   const double x_before = data_->qpos[0];
@@ -185,17 +173,9 @@ bool Ant::healthy() const {
   return options_.healthy_z_min <= z && z <= options_.healthy_z_max;
 }
 
-void Ant::reset_model() {
-  const double s = options_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) data_->qpos[i] = init_qpos_[i] + uniform_noise(s);
-  for (int i = 0; i < model_->nv; ++i) data_->qvel[i] = init_qvel_[i] + normal_noise(s);
-}
+void Ant::reset_model() { add_reset_noise(options_.reset_noise_scale, /*normal_velocity=*/true); }
 
-void Ant::observe(std::span<double> out) const {
-  const int nq = model_->nq;
-  std::copy(data_->qpos + 2, data_->qpos + nq, out.begin());
-  std::copy(data_->qvel, data_->qvel + model_->nv, out.begin() + (nq - 2));
-}
+void Ant::observe(std::span<double> out) const { write_state(out, 2); }
 
 void Ant::advance(std::span<const double> action, StepResult& result) {
   const double x_before = data_->xpos[3 * torso_];
@@ -239,16 +219,10 @@ Swimmer::Swimmer(LocomotionOptions options) : MujocoEnv("swimmer.xml", 4), optio
 }
 
 void Swimmer::reset_model() {
-  const double s = options_.reset_noise_scale;
-  for (int i = 0; i < model_->nq; ++i) data_->qpos[i] = init_qpos_[i] + uniform_noise(s);
-  for (int i = 0; i < model_->nv; ++i) data_->qvel[i] = init_qvel_[i] + uniform_noise(s);
+  add_reset_noise(options_.reset_noise_scale, /*normal_velocity=*/false);
 }
 
-void Swimmer::observe(std::span<double> out) const {
-  const int nq = model_->nq;
-  std::copy(data_->qpos + 2, data_->qpos + nq, out.begin());
-  std::copy(data_->qvel, data_->qvel + model_->nv, out.begin() + (nq - 2));
-}
+void Swimmer::observe(std::span<double> out) const { write_state(out, 2); }
 
 void Swimmer::advance(std::span<const double> action, StepResult& result) {
   const double x_before = data_->qpos[0];

@@ -68,6 +68,21 @@ int MujocoEnv::sensor_address(const char* name) const {
   return model_->sensor_adr[id];
 }
 
+void MujocoEnv::add_reset_noise(double scale, bool normal_velocity) {
+  for (int i = 0; i < model_->nq; ++i) data_->qpos[i] = init_qpos_[i] + uniform_noise(scale);
+  for (int i = 0; i < model_->nv; ++i) {
+    data_->qvel[i] = init_qvel_[i] + (normal_velocity ? normal_noise(scale) : uniform_noise(scale));
+  }
+}
+
+void MujocoEnv::write_state(std::span<double> out, int skip, double velocity_clip) const {
+  const int nq = model_->nq;
+  std::copy(data_->qpos + skip, data_->qpos + nq, out.begin());
+  for (int i = 0; i < model_->nv; ++i) {
+    out[nq - skip + i] = std::clamp(data_->qvel[i], -velocity_clip, velocity_clip);
+  }
+}
+
 double MujocoEnv::uniform_noise(double scale) {
   return std::uniform_real_distribution<double>(-scale, scale)(rng_);
 }

@@ -5,6 +5,7 @@
 #include <mujoco/mujoco.h>
 
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -67,6 +68,12 @@ class MujocoEnv : public Env {
   /// Like simulate, but in dm_control's order (mj_step2 then mj_step1), so positions, frames and
   /// sensors read afterwards describe the new state; needs a non-RK4 integrator.
   void simulate_synced(std::span<const double> action, int n_frames);
+  /// Gymnasium's reset noise: qpos += U(-scale, scale); qvel += U(-scale, scale), or
+  /// N(0, scale) when normal_velocity (drawn in that order from rng_).
+  void add_reset_noise(double scale, bool normal_velocity);
+  /// Writes qpos[skip:] then qvel (clipped to +-velocity_clip) into out.
+  void write_state(std::span<double> out, int skip,
+                   double velocity_clip = std::numeric_limits<double>::infinity()) const;
   /// Uniform sample in [-scale, scale].
   double uniform_noise(double scale);
   /// Gaussian sample with the given standard deviation.
