@@ -4,6 +4,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,5 +41,61 @@ class CapturingReporter : public benchmark::ConsoleReporter {
   std::map<std::string, double> seconds_;
   std::map<std::string, double> counters_;
 };
+
+/// Command-line options of a benchmark program plus the arguments left for Google Benchmark.
+struct Args {
+  std::map<std::string, std::string> values;
+  std::vector<char*> rest;
+  /// The value of an option, or fallback.
+  std::string get(const std::string& name, const std::string& fallback) const {
+    auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+};
+
+/// Takes "--name value" pairs for the given option names out of argv; the rest (argv[0] first)
+/// goes to benchmark::Initialize.
+inline Args split_args(int argc, char** argv, const std::vector<std::string>& names) {
+  Args out;
+  out.rest.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    bool taken = false;
+    for (const auto& name : names) {
+      if (name == argv[i] && i + 1 < argc) {
+        out.values[name] = argv[++i];
+        taken = true;
+        break;
+      }
+    }
+    if (!taken) out.rest.push_back(argv[i]);
+  }
+  return out;
+}
+
+/// Runs `python script arg`, echoes its output except "key value" lines for the given keys, and
+/// returns those values (absent keys are missing from the map).
+inline std::map<std::string, double> run_python(const std::string& python,
+                                                const std::string& script, const std::string& arg,
+                                                const std::vector<std::string>& keys) {
+  std::map<std::string, double> out;
+  const std::string command = python + " " + script + " " + arg + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char line[512];
+  while (std::fgets(line, sizeof(line), pipe)) {
+    bool matched = false;
+    for (const auto& key : keys) {
+      double value = 0;
+      if (std::strncmp(line, key.c_str(), key.size()) == 0 && line[key.size()] == ' ' &&
+          std::sscanf(line + key.size() + 1, "%lf", &value) == 1) {
+        out[key] = value;
+        matched = true;
+      }
+    }
+    if (!matched) std::fputs(line, stdout);
+  }
+  pclose(pipe);
+  return out;
+}
 
 }  // namespace clearsight::bench

@@ -96,18 +96,10 @@ BENCHMARK(BM_ScoreBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
 }  // namespace
 
 int main(int argc, char** argv) {
-  int prompts = 32;
-  std::string python = "/usr/bin/python3";
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--prompts") == 0 && i + 1 < argc) {
-      prompts = std::atoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--python") == 0 && i + 1 < argc) {
-      python = argv[++i];
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  auto args = bench::split_args(argc, argv, {"--prompts", "--python"});
+  const int prompts = std::stoi(args.get("--prompts", "32"));
+  const std::string python = args.get("--python", "/usr/bin/python3");
+  auto& rest = args.rest;
   int rest_argc = static_cast<int>(rest.size());
   log::set_verbosity(-1);
   init_runtime();
@@ -173,17 +165,11 @@ int main(int argc, char** argv) {
   }
   safetensors::save(dir / "inputs.safetensors", tensors);
   const fs::path script = fs::path(CS_SOURCE_DIR) / "benchmarks/py/miner_score.py";
-  const std::string command = python + " " + script.string() + " " + dir.string() + " 2>&1";
-  double py_seconds = 0, max_diff = -1;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[512];
-    while (std::fgets(line, sizeof(line), pipe)) {
-      if (std::sscanf(line, "python_score_seconds_per_sample %lf", &py_seconds) == 1) continue;
-      if (std::sscanf(line, "max_abs_score_diff %lf", &max_diff) == 1) continue;
-      std::fputs(line, stdout);
-    }
-    pclose(pipe);
-  }
+  const auto py = bench::run_python(python, script.string(), dir.string(),
+                                    {"python_score_seconds_per_sample", "max_abs_score_diff"});
+  const double py_seconds =
+      py.count("python_score_seconds_per_sample") ? py.at("python_score_seconds_per_sample") : 0;
+  const double max_diff = py.count("max_abs_score_diff") ? py.at("max_abs_score_diff") : -1;
   if (py_seconds > 0) {
     std::printf("%-34s %8.1f samples/s\n", "PyTorch Python hooks, same scoring", 1 / py_seconds);
     std::printf(

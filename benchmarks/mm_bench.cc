@@ -67,20 +67,11 @@ BENCHMARK(BM_ForwardCacheMlp)->Unit(benchmark::kMillisecond)->UseRealTime();
 }  // namespace
 
 int main(int argc, char** argv) {
-  int batch = 8, seq = 96;
-  std::string python = "/usr/bin/python3";
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
-      batch = std::atoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--seq") == 0 && i + 1 < argc) {
-      seq = std::atoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--python") == 0 && i + 1 < argc) {
-      python = argv[++i];
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  auto args = bench::split_args(argc, argv, {"--batch", "--seq", "--python"});
+  const int batch = std::stoi(args.get("--batch", "8"));
+  const int seq = std::stoi(args.get("--seq", "96"));
+  const std::string python = args.get("--python", "/usr/bin/python3");
+  auto& rest = args.rest;
   int rest_argc = static_cast<int>(rest.size());
   log::set_verbosity(-1);
   RuntimeOptions runtime;
@@ -124,17 +115,11 @@ int main(int argc, char** argv) {
   safetensors::save(dir / "inputs.safetensors",
                     {{"input_ids", g_inputs.input_ids}, {"logits", logits}});
   const fs::path script = fs::path(CS_SOURCE_DIR) / "benchmarks/py/mm_forward.py";
-  const std::string command = python + " " + script.string() + " " + dir.string() + " 2>&1";
-  double py_seconds = 0, max_diff = -1;
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[512];
-    while (std::fgets(line, sizeof(line), pipe)) {
-      if (std::sscanf(line, "python_forward_seconds %lf", &py_seconds) == 1) continue;
-      if (std::sscanf(line, "max_abs_logit_diff %lf", &max_diff) == 1) continue;
-      std::fputs(line, stdout);
-    }
-    pclose(pipe);
-  }
+  const auto py = bench::run_python(python, script.string(), dir.string(),
+                                    {"python_forward_seconds", "max_abs_logit_diff"});
+  const double py_seconds =
+      py.count("python_forward_seconds") ? py.at("python_forward_seconds") : 0;
+  const double max_diff = py.count("max_abs_logit_diff") ? py.at("max_abs_logit_diff") : -1;
   if (py_seconds > 0) {
     std::printf("%-36s %10.0f tokens/s\n", "PyTorch Python, same weights (best of 10)",
                 g_tokens / py_seconds);

@@ -96,19 +96,11 @@ double gbps(double seconds) { return seconds > 0 ? g_file_bytes / seconds / 1e9 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int mib = 256;
+  auto args = clearsight::bench::split_args(argc, argv, {"--file-mib", "--python"});
+  const int mib = std::stoi(args.get("--file-mib", "256"));
   // Debian's interpreter: it is the one with python3-torch (a pyenv python3 may shadow it).
-  std::string python = "/usr/bin/python3";
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--file-mib") == 0 && i + 1 < argc) {
-      mib = std::atoi(argv[++i]);
-    } else if (std::strcmp(argv[i], "--python") == 0 && i + 1 < argc) {
-      python = argv[++i];
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  const std::string python = args.get("--python", "/usr/bin/python3");
+  auto& rest = args.rest;
   int rest_argc = static_cast<int>(rest.size());
   clearsight::log::set_verbosity(-1);
   clearsight::init_runtime();
@@ -130,24 +122,18 @@ int main(int argc, char** argv) {
 
   // Python baseline, same file, same machine, same run.
   const fs::path script = fs::path(CS_SOURCE_DIR) / "benchmarks/py/safetensors_load.py";
-  const std::string command = python + " " + script.string() + " " + g_file.string() + " 2>&1";
-  if (FILE* pipe = popen(command.c_str(), "r")) {
-    char line[512];
-    double py_seconds = 0, pt_seconds = 0;
-    while (std::fgets(line, sizeof(line), pipe)) {
-      if (std::sscanf(line, "safetensors_python_seconds %lf", &py_seconds) == 1) continue;
-      if (std::sscanf(line, "torch_load_pt_seconds %lf", &pt_seconds) == 1) continue;
-      std::fputs(line, stdout);
-    }
-    pclose(pipe);
-    if (py_seconds > 0) {
-      std::printf("%-34s %8.2f GB/s  clearsight load is %.2f x faster\n",
-                  "python: header + numpy -> torch", gbps(py_seconds), py_seconds / copy);
-    }
-    if (pt_seconds > 0) {
-      std::printf("%-34s %8.2f GB/s  clearsight load is %.2f x faster\n",
-                  "python: torch.load of a .pt", gbps(pt_seconds), pt_seconds / copy);
-    }
+  const auto py =
+      clearsight::bench::run_python(python, script.string(), g_file.string(),
+                                    {"safetensors_python_seconds", "torch_load_pt_seconds"});
+  if (py.count("safetensors_python_seconds")) {
+    const double s = py.at("safetensors_python_seconds");
+    std::printf("%-34s %8.2f GB/s  clearsight load is %.2f x faster\n",
+                "python: header + numpy -> torch", gbps(s), s / copy);
+  }
+  if (py.count("torch_load_pt_seconds")) {
+    const double s = py.at("torch_load_pt_seconds");
+    std::printf("%-34s %8.2f GB/s  clearsight load is %.2f x faster\n",
+                "python: torch.load of a .pt", gbps(s), s / copy);
   }
   std::error_code ignored;
   fs::remove(g_file, ignored);
