@@ -14,6 +14,22 @@ double squared_norm(std::span<const double> a) {
   return sum;
 }
 
+// Gymnasium's locomotion reward: forward velocity, control cost and (for tasks with health rules)
+// the survival bonus; sets reward, termination and the reward terms in info.
+void locomotion_reward(const LocomotionOptions& o, double x_velocity,
+                       std::span<const double> action, bool with_health, bool is_healthy,
+                       StepResult& result) {
+  const double ctrl_cost = o.ctrl_cost_weight * squared_norm(action);
+  const double forward = o.forward_reward_weight * x_velocity;
+  const double survive =
+      with_health && (is_healthy || o.terminate_when_unhealthy) ? o.healthy_reward : 0.0;
+  result.reward = forward + survive - ctrl_cost;
+  result.terminated = with_health && o.terminate_when_unhealthy && !is_healthy;
+  result.info.set("reward_forward", forward);
+  result.info.set("reward_ctrl", -ctrl_cost);
+  if (with_health) result.info.set("reward_survive", survive);
+}
+
 void finish_spec(EnvSpec& spec, const char* name, const char* description, std::int64_t obs_size,
                  std::vector<std::string> terms) {
   spec.name = name;
@@ -77,16 +93,7 @@ void Hopper::advance(std::span<const double> action, StepResult& result) {
   simulate(action, spec_.frame_skip);
   const double x_after = data_->qpos[0];
   const double x_velocity = (x_after - x_before) / spec_.dt;
-  const double ctrl_cost = options_.ctrl_cost_weight * squared_norm(action);
-  const double forward = options_.forward_reward_weight * x_velocity;
-  const bool is_healthy = healthy();
-  const double survive =
-      (is_healthy || options_.terminate_when_unhealthy) ? options_.healthy_reward : 0.0;
-  result.reward = forward + survive - ctrl_cost;
-  result.terminated = options_.terminate_when_unhealthy && !is_healthy;
-  result.info.set("reward_forward", forward);
-  result.info.set("reward_ctrl", -ctrl_cost);
-  result.info.set("reward_survive", survive);
+  locomotion_reward(options_, x_velocity, action, /*with_health=*/true, healthy(), result);
   result.info.set("x_position", x_after);
   result.info.set("x_velocity", x_velocity);
 }
@@ -139,11 +146,7 @@ void HalfCheetah::advance(std::span<const double> action, StepResult& result) {
   simulate(action, spec_.frame_skip);
   const double x_after = data_->qpos[0];
   const double x_velocity = (x_after - x_before) / spec_.dt;
-  const double ctrl_cost = options_.ctrl_cost_weight * squared_norm(action);
-  const double forward = options_.forward_reward_weight * x_velocity;
-  result.reward = forward - ctrl_cost;
-  result.info.set("reward_forward", forward);
-  result.info.set("reward_ctrl", -ctrl_cost);
+  locomotion_reward(options_, x_velocity, action, /*with_health=*/false, true, result);
   result.info.set("x_position", x_after);
   result.info.set("x_velocity", x_velocity);
 }
@@ -185,16 +188,7 @@ void Ant::advance(std::span<const double> action, StepResult& result) {
   const double y_after = data_->xpos[3 * torso_ + 1];
   const double x_velocity = (x_after - x_before) / spec_.dt;
   const double y_velocity = (y_after - y_before) / spec_.dt;
-  const double ctrl_cost = options_.ctrl_cost_weight * squared_norm(action);
-  const double forward = options_.forward_reward_weight * x_velocity;
-  const bool is_healthy = healthy();
-  const double survive =
-      (is_healthy || options_.terminate_when_unhealthy) ? options_.healthy_reward : 0.0;
-  result.reward = forward + survive - ctrl_cost;
-  result.terminated = options_.terminate_when_unhealthy && !is_healthy;
-  result.info.set("reward_forward", forward);
-  result.info.set("reward_ctrl", -ctrl_cost);
-  result.info.set("reward_survive", survive);
+  locomotion_reward(options_, x_velocity, action, /*with_health=*/true, healthy(), result);
   result.info.set("x_position", x_after);
   result.info.set("y_position", y_after);
   result.info.set("distance_from_origin", std::hypot(x_after, y_after));
@@ -230,11 +224,7 @@ void Swimmer::advance(std::span<const double> action, StepResult& result) {
   simulate(action, spec_.frame_skip);
   const double x_velocity = (data_->qpos[0] - x_before) / spec_.dt;
   const double y_velocity = (data_->qpos[1] - y_before) / spec_.dt;
-  const double ctrl_cost = options_.ctrl_cost_weight * squared_norm(action);
-  const double forward = options_.forward_reward_weight * x_velocity;
-  result.reward = forward - ctrl_cost;
-  result.info.set("reward_forward", forward);
-  result.info.set("reward_ctrl", -ctrl_cost);
+  locomotion_reward(options_, x_velocity, action, /*with_health=*/false, true, result);
   result.info.set("x_position", data_->qpos[0]);
   result.info.set("y_position", data_->qpos[1]);
   result.info.set("x_velocity", x_velocity);
