@@ -59,6 +59,14 @@ double Info::get(std::string_view name) const {
            ")");
 }
 
+std::string Env::save_state() const {
+  CS_THROW(RuntimeError, "environment '", spec().name, "' cannot save its state");
+}
+
+void Env::load_state(std::string_view /*state*/) {
+  CS_THROW(RuntimeError, "environment '", spec().name, "' cannot load a saved state");
+}
+
 std::vector<double> Env::reset(std::uint64_t seed) {
   std::vector<double> obs(static_cast<std::size_t>(spec().observation_space.size()));
   reset(seed, obs);

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 #include "clearsight/core/error.h"
 #include "clearsight/core/strings.h"
@@ -179,6 +181,91 @@ double tolerance(double x, double lower, double upper, double margin, double val
   }
   const double scaled = distance * (1.0 - value_at_margin);
   return std::fabs(scaled) < 1.0 ? 1.0 - scaled : 0.0;
+}
+
+namespace {
+
+// Layout of a saved MuJoCo state: a tag, the model's sizes, then raw doubles, then the steps
+// taken and the generator's text form.
+constexpr char kStateTag[] = "cs-mujoco-state-v2";
+
+void append_doubles(std::string& out, const mjtNum* values, int count) {
+  out.append(reinterpret_cast<const char*>(values), sizeof(mjtNum) * count);
+}
+
+}  // namespace
+
+std::string MujocoEnv::save_state() const {
+  const mjModel* m = model_.get();
+  const mjData* d = data_.get();
+  std::ostringstream header;
+  header << kStateTag << ' ' << m->nq << ' ' << m->nv << ' ' << m->na << ' ' << m->nu << ' '
+         << steps_ << '\n';
+  std::string out = header.str();
+  append_doubles(out, &d->time, 1);
+  append_doubles(out, d->qpos, m->nq);
+  append_doubles(out, d->qvel, m->nv);
+  append_doubles(out, d->act, m->na);
+  append_doubles(out, d->ctrl, m->nu);
+  append_doubles(out, d->qacc_warmstart, m->nv);
+  // Body frames: mj_step leaves them at the pre-integration state, and tasks read them (Ant's
+  // x_before), so they are restored as they were rather than recomputed.
+  append_doubles(out, d->xpos, 3 * m->nbody);
+  append_doubles(out, d->xquat, 4 * m->nbody);
+  append_doubles(out, d->xmat, 9 * m->nbody);
+  std::ostringstream rng;
+  rng << rng_;
+  out += rng.str();
+  return out;
+}
+
+void MujocoEnv::load_state(std::string_view state) {
+  const mjModel* m = model_.get();
+  mjData* d = data_.get();
+  const auto newline = state.find('\n');
+  CS_CHECK_AS(FormatError, newline != std::string_view::npos, "saved state of '", spec_.name,
+              "' has no header");
+  std::istringstream header{std::string(state.substr(0, newline))};
+  std::string tag;
+  int nq = -1, nv = -1, na = -1, nu = -1, steps = -1;
+  header >> tag >> nq >> nv >> na >> nu >> steps;
+  CS_CHECK_AS(FormatError, tag == kStateTag && nq == m->nq && nv == m->nv && na == m->na &&
+                               nu == m->nu && steps >= 0,
+              "saved state does not fit environment '", spec_.name, "' (expected ", kStateTag,
+              " with nq=", m->nq, " nv=", m->nv, ")");
+  const std::size_t count =
+      1 + 2 * static_cast<std::size_t>(nv) + nq + na + nu + 16 * static_cast<std::size_t>(m->nbody);
+  const std::size_t bytes = count * sizeof(mjtNum);
+  CS_CHECK_AS(FormatError, state.size() > newline + 1 + bytes, "saved state of '", spec_.name,
+              "' is truncated");
+  std::vector<mjtNum> values(count);
+  std::memcpy(values.data(), state.data() + newline + 1, bytes);
+  RngEngine rng;
+  std::istringstream rng_text{std::string(state.substr(newline + 1 + bytes))};
+  rng_text >> rng;
+  CS_CHECK_AS(FormatError, !rng_text.fail(), "saved state of '", spec_.name,
+              "' has a corrupt generator state");
+  const mjtNum* p = values.data();
+  d->time = *p++;
+  std::copy_n(p, nq, d->qpos);
+  p += nq;
+  std::copy_n(p, nv, d->qvel);
+  p += nv;
+  std::copy_n(p, na, d->act);
+  p += na;
+  std::copy_n(p, nu, d->ctrl);
+  p += nu;
+  mj_forward(m, d);
+  // mj_forward leaves the warm start alone in MuJoCo 2.2, but restore it last to be sure.
+  std::copy_n(p, nv, d->qacc_warmstart);
+  p += nv;
+  std::copy_n(p, 3 * m->nbody, d->xpos);
+  p += 3 * m->nbody;
+  std::copy_n(p, 4 * m->nbody, d->xquat);
+  p += 4 * m->nbody;
+  std::copy_n(p, 9 * m->nbody, d->xmat);
+  steps_ = steps;
+  rng_ = rng;
 }
 
 }  // namespace clearsight::envs

@@ -4,6 +4,7 @@
 
 #include "clearsight/core/error.h"
 #include "clearsight/core/rng.h"
+#include "clearsight/core/strings.h"
 
 namespace clearsight::envs {
 
@@ -83,6 +84,73 @@ const VectorStep& VectorEnv::step(const torch::Tensor& actions) {
     std::copy(obs_buffers_[i].begin(), obs_buffers_[i].end(), obs + i * obs_size_);
   });
   return out_;
+}
+
+namespace {
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::string from_hex(const std::string& hex) {
+  CS_CHECK_AS(FormatError, hex.size() % 2 == 0, "environment state: odd-length hex string");
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    CS_THROW(FormatError, "environment state: invalid hex digit '", c, "'");
+  };
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(digit(hex[2 * i]) * 16 + digit(hex[2 * i + 1]));
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json VectorEnv::save_state() const {
+  CS_CHECK_AS(RuntimeError, !needs_reset_, "VectorEnv::save_state called before reset");
+  nlohmann::json envs = nlohmann::json::array();
+  for (const auto& env : envs_) envs.push_back(to_hex(env->save_state()));
+  const float* obs = out_.observations.data_ptr<float>();
+  return {{"env", spec().name},
+          {"envs", envs},
+          {"returns", running_returns_},
+          {"lengths", running_lengths_},
+          {"observations", std::vector<float>(obs, obs + size() * obs_size_)}};
+}
+
+void VectorEnv::load_state(const nlohmann::json& state) {
+  try {
+    CS_CHECK_AS(FormatError, state.at("env").get<std::string>() == spec().name,
+                "vector environment state is for '", state.at("env").get<std::string>(),
+                "', not '", spec().name, "'");
+    const auto& envs = state.at("envs");
+    const auto returns = state.at("returns").get<std::vector<double>>();
+    const auto lengths = state.at("lengths").get<std::vector<std::int64_t>>();
+    const auto obs = state.at("observations").get<std::vector<float>>();
+    CS_CHECK_AS(ShapeError,
+                static_cast<int>(envs.size()) == size() &&
+                    static_cast<int>(returns.size()) == size() &&
+                    static_cast<int>(lengths.size()) == size() &&
+                    static_cast<std::int64_t>(obs.size()) == size() * obs_size_,
+                "vector environment state holds ", envs.size(), " environments, expected ",
+                size());
+    for (int i = 0; i < size(); ++i) envs_[i]->load_state(from_hex(envs[i].get<std::string>()));
+    running_returns_ = returns;
+    running_lengths_ = lengths;
+    std::copy(obs.begin(), obs.end(), out_.observations.data_ptr<float>());
+    needs_reset_ = false;
+  } catch (const nlohmann::json::exception& e) {
+    CS_THROW(FormatError, "vector environment state is malformed: ", e.what());
+  }
 }
 
 }  // namespace clearsight::envs

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "clearsight/core/atomic_file.h"
+#include "clearsight/core/checkpoint.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/paths.h"
@@ -13,6 +14,7 @@
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/mm/data.h"
+#include "clearsight/nn/module_io.h"
 #include "clearsight/mm/presets.h"
 
 namespace clearsight::mm {
@@ -96,24 +98,11 @@ double learning_rate(const TrainConfig& c, std::int64_t step) {
 
 void save_checkpoint(const fs::path& run, MultimodalModel& model,
                      torch::optim::Optimizer& optimizer, std::int64_t step) {
-  // The checkpoint is written whole into checkpoint-new/, then swapped in by renames, so a kill
-  // at any moment leaves either the old or the new checkpoint complete.
-  const fs::path fresh = run / "checkpoint-new";
-  const fs::path current = run / "checkpoint";
-  const fs::path old = run / "checkpoint-old";
-  std::error_code ec;
-  fs::remove_all(fresh, ec);
-  save_model(model, fresh);
-  torch::serialize::OutputArchive archive;
-  optimizer.save(archive);
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  atomic_write(fresh / "optimizer.pt", bytes.str());
-  atomic_write(fresh / "trainer_state.json", nlohmann::json({{"step", step}}).dump() + "\n");
-  fs::remove_all(old, ec);
-  if (fs::exists(current)) fs::rename(current, old);
-  fs::rename(fresh, current);
-  fs::remove_all(old, ec);
+  write_checkpoint_dir(run, "checkpoint", [&](const fs::path& fresh) {
+    save_model(model, fresh);
+    nn::save_optimizer(optimizer, fresh / "optimizer.pt");
+    atomic_write(fresh / "trainer_state.json", nlohmann::json({{"step", step}}).dump() + "\n");
+  });
 }
 
 std::int64_t load_checkpoint(const fs::path& dir, MultimodalModel& model,
@@ -124,10 +113,7 @@ std::int64_t load_checkpoint(const fs::path& dir, MultimodalModel& model,
     auto params = model.named_parameters();
     for (const auto& p : loaded->named_parameters()) params[p.key()].copy_(p.value());
   }
-  torch::serialize::InputArchive archive;
-  std::istringstream bytes(read_file(dir / "optimizer.pt"));
-  archive.load_from(bytes);
-  optimizer.load(archive);
+  nn::load_optimizer(optimizer, dir / "optimizer.pt");
   const auto state = nlohmann::json::parse(read_file(dir / "trainer_state.json"));
   return state.at("step").get<std::int64_t>();
 }
@@ -146,12 +132,7 @@ nlohmann::json results_json(const std::vector<EvalResult>& results) {
 std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_path) {
   const RunDir run = RunDir::at(run_path);
   TrainConfig config = requested;
-  fs::path resume_from;
-  for (const char* name : {"checkpoint", "checkpoint-old"}) {
-    if (resume_from.empty() && fs::exists(run.path() / name / "trainer_state.json")) {
-      resume_from = run.path() / name;
-    }
-  }
+  const fs::path resume_from = find_checkpoint_dir(run.path(), "checkpoint", "trainer_state.json");
   if (!resume_from.empty()) {
     // A resumed run keeps its recorded settings; only the step budget may grow.
     config = config::from_json<TrainConfig>(run.read_config()["train"], "train");

@@ -38,6 +38,10 @@ void add_env_command(Context& context);
 void add_mm_command(Context& context);
 /// `clearsight miner score|merge|select|run`.
 void add_miner_command(Context& context);
+/// `clearsight rl train|eval`.
+void add_rl_command(Context& context);
+/// `clearsight demos collect|noise|inspect`.
+void add_demos_command(Context& context);
 /// `clearsight selftest`.
 void add_selftest_command(Context& context);
 

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   cli::add_env_command(context);
   cli::add_mm_command(context);
   cli::add_miner_command(context);
+  cli::add_rl_command(context);
+  cli::add_demos_command(context);
 
   cli::add_selftest_command(context);
 

@@ -93,6 +93,11 @@ class Env {
   virtual StepResult step(std::span<const double> action, std::span<double> observation) = 0;
   /// Steps taken in the current episode.
   virtual int elapsed_steps() const = 0;
+  /// Serialises the dynamic state (simulation, generator, step count) so that load_state on an
+  /// environment of the same kind continues bit-identically; throws RuntimeError if unsupported.
+  virtual std::string save_state() const;
+  /// Restores a state written by save_state; throws FormatError when it does not fit.
+  virtual void load_state(std::string_view state);
 
   /// Convenience: reset(seed) returning a new observation vector.
   std::vector<double> reset(std::uint64_t seed);

@@ -42,6 +42,8 @@ class MujocoEnv : public Env {
   void reset(std::span<double> observation) override;
   StepResult step(std::span<const double> action, std::span<double> observation) override;
   int elapsed_steps() const override { return steps_; }
+  std::string save_state() const override;
+  void load_state(std::string_view state) override;
 
   /// The (shared, read-only) model.
   const mjModel* model() const { return model_.get(); }

@@ -57,6 +57,8 @@ class NormalizeObservation : public Env {
   void reset(std::span<double> observation) override;
   StepResult step(std::span<const double> action, std::span<double> observation) override;
   int elapsed_steps() const override { return env_->elapsed_steps(); }
+  std::string save_state() const override { return env_->save_state(); }
+  void load_state(std::string_view state) override { env_->load_state(state); }
 
   /// Whether statistics are being updated.
   bool training() const { return training_; }

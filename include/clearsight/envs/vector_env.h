@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,6 +49,14 @@ class VectorEnv {
   const torch::Tensor& reset(std::uint64_t seed);
   /// Steps every environment with actions [N, act] (float32 or float64, CPU).
   const VectorStep& step(const torch::Tensor& actions);
+
+  /// Every environment's state, the running episode returns/lengths and the current
+  /// observations, for an exact resumption (see Env::save_state).
+  nlohmann::json save_state() const;
+  /// Restores save_state's output into environments of the same kind and number.
+  void load_state(const nlohmann::json& state);
+  /// The current observations [N, obs] (as returned by the last reset or step).
+  const torch::Tensor& observations() const { return out_.observations; }
 
   /// Number of environments.
   int size() const { return static_cast<int>(envs_.size()); }

@@ -1,0 +1,177 @@
+#include "clearsight/rl/policy.h"
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/envs/env.h"
+#include "clearsight/envs/normalize.h"
+#include "clearsight/nn/module_io.h"
+#include "clearsight/rl/networks.h"
+#include "clearsight/rl/policy_io.h"
+
+namespace clearsight::rl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kPolicyFormat[] = "clearsight-policy-v1";
+
+class NetworkPolicy : public Policy {
+ public:
+  NetworkPolicy(nlohmann::json info, std::shared_ptr<torch::nn::Module> actor, bool tanh_gaussian,
+                torch::Tensor obs_mean, torch::Tensor obs_std)
+      : info_(std::move(info)),
+        env_(info_.at("env").get<std::string>()),
+        obs_size_(info_.at("obs_size").get<std::int64_t>()),
+        act_size_(info_.at("act_size").get<std::int64_t>()),
+        actor_(std::move(actor)),
+        tanh_gaussian_(tanh_gaussian),
+        obs_mean_(std::move(obs_mean)),
+        obs_std_(std::move(obs_std)) {
+    input_ = torch::zeros({1, obs_size_});
+  }
+  const std::string& env_name() const override { return env_; }
+  std::int64_t observation_size() const override { return obs_size_; }
+  std::int64_t action_size() const override { return act_size_; }
+  const nlohmann::json& info() const override { return info_; }
+
+  void act(std::span<const double> observation, std::span<double> action,
+           bool deterministic) override {
+    CS_CHECK_AS(ShapeError,
+                static_cast<std::int64_t>(observation.size()) == obs_size_ &&
+                    static_cast<std::int64_t>(action.size()) == act_size_,
+                "policy for ", env_, ": observation/action sizes ", observation.size(), "/",
+                action.size(), ", expected ", obs_size_, "/", act_size_);
+    float* in = input_.data_ptr<float>();
+    for (std::int64_t i = 0; i < obs_size_; ++i) in[i] = static_cast<float>(observation[i]);
+    const auto out = act_batch(input_, deterministic).contiguous();
+    const float* a = out.data_ptr<float>();
+    for (std::int64_t i = 0; i < act_size_; ++i) action[i] = a[i];
+  }
+
+  torch::Tensor act_batch(const torch::Tensor& observations, bool deterministic) override {
+    CS_CHECK_AS(ShapeError, observations.dim() == 2 && observations.size(1) == obs_size_,
+                "policy for ", env_, ": observations have shape ", observations.sizes(),
+                ", expected [N, ", obs_size_, "]");
+    torch::NoGradGuard no_grad;
+    auto obs = observations.to(torch::kFloat32);
+    if (obs_mean_.defined()) obs = ((obs - obs_mean_) / obs_std_).clamp(-10.0, 10.0);
+    if (tanh_gaussian_) {
+      auto& a = static_cast<TanhGaussianActorImpl&>(*actor_);
+      return deterministic ? a.mean_action(obs) : a.sample(obs).first;
+    }
+    auto& a = static_cast<GaussianActorImpl&>(*actor_);
+    auto action = deterministic ? a.forward(obs) : a.sample(obs).first;
+    return action.clamp(-1.0, 1.0);
+  }
+
+ private:
+  nlohmann::json info_;
+  std::string env_;
+  std::int64_t obs_size_, act_size_;
+  std::shared_ptr<torch::nn::Module> actor_;
+  bool tanh_gaussian_;
+  torch::Tensor obs_mean_, obs_std_;
+  torch::Tensor input_;
+};
+
+class RandomPolicy : public Policy {
+ public:
+  explicit RandomPolicy(const std::string& env) {
+    const auto instance = envs::make_env(env);
+    env_ = env;
+    obs_size_ = instance->spec().observation_space.size();
+    act_size_ = instance->spec().action_space.size();
+    info_ = {{"format", kPolicyFormat}, {"algo", "random"}, {"env", env},
+             {"obs_size", obs_size_}, {"act_size", act_size_}};
+  }
+  const std::string& env_name() const override { return env_; }
+  std::int64_t observation_size() const override { return obs_size_; }
+  std::int64_t action_size() const override { return act_size_; }
+  const nlohmann::json& info() const override { return info_; }
+  void act(std::span<const double>, std::span<double> action, bool) override {
+    const auto a = torch::rand({act_size_}, torch::kFloat64) * 2.0 - 1.0;
+    const double* p = a.data_ptr<double>();
+    for (std::int64_t i = 0; i < act_size_; ++i) action[i] = p[i];
+  }
+  torch::Tensor act_batch(const torch::Tensor& observations, bool) override {
+    return torch::rand({observations.size(0), act_size_}) * 2.0 - 1.0;
+  }
+
+ private:
+  std::string env_;
+  std::int64_t obs_size_ = 0, act_size_ = 0;
+  nlohmann::json info_;
+};
+
+}  // namespace
+
+void save_policy(const fs::path& dir, const nlohmann::json& info, const torch::nn::Module& actor,
+                 const envs::RunningMeanStd* obs_stats) {
+  fs::create_directories(dir);
+  nlohmann::json record = info;
+  record["format"] = kPolicyFormat;
+  record["obs_norm"] = obs_stats != nullptr;
+  nn::save_parameters(actor, dir / "actor.safetensors");
+  if (obs_stats != nullptr) obs_stats->save(dir / "obs_norm.safetensors");
+  atomic_write(dir / "policy.json", record.dump(2) + "\n");
+}
+
+std::unique_ptr<Policy> load_policy(const fs::path& dir) {
+  const fs::path json_path = dir / "policy.json";
+  CS_CHECK_AS(IoError, fs::is_regular_file(json_path), "'", dir.string(),
+              "' is not a policy directory (no policy.json; `rl train` writes RUN_DIR/policy "
+              "and RUN_DIR/best)");
+  nlohmann::json info;
+  try {
+    info = nlohmann::json::parse(read_file(json_path));
+  } catch (const nlohmann::json::exception& e) {
+    CS_THROW(FormatError, "'", json_path.string(), "' is not valid JSON: ", e.what());
+  }
+  try {
+    CS_CHECK_AS(FormatError, info.value("format", "") == kPolicyFormat, "'", json_path.string(),
+                "' is not a ", kPolicyFormat, " file");
+    const auto env = info.at("env").get<std::string>();
+    const auto instance = envs::make_env(env);  // Throws UnknownNameError for unknown envs.
+    const auto obs_size = info.at("obs_size").get<std::int64_t>();
+    const auto act_size = info.at("act_size").get<std::int64_t>();
+    CS_CHECK_AS(ShapeError,
+                obs_size == instance->spec().observation_space.size() &&
+                    act_size == instance->spec().action_space.size(),
+                "policy '", dir.string(), "' has sizes ", obs_size, "/", act_size, " but ", env,
+                " has ", instance->spec().observation_space.size(), "/",
+                instance->spec().action_space.size());
+    const auto hidden = info.at("hidden").get<std::vector<std::int64_t>>();
+    const auto kind = info.at("actor").get<std::string>();
+    std::shared_ptr<torch::nn::Module> actor;
+    bool tanh_gaussian = false;
+    if (kind == "tanh_gaussian") {
+      actor = std::make_shared<TanhGaussianActorImpl>(obs_size, act_size, hidden);
+      tanh_gaussian = true;
+    } else if (kind == "gaussian") {
+      actor = std::make_shared<GaussianActorImpl>(obs_size, act_size, hidden);
+    } else {
+      CS_THROW(UnknownNameError, "policy '", dir.string(), "': unknown actor '", kind,
+               "' (valid: tanh_gaussian, gaussian)");
+    }
+    nn::load_parameters(*actor, dir / "actor.safetensors");
+    torch::Tensor mean, std;
+    if (info.value("obs_norm", false)) {
+      const auto stats = envs::RunningMeanStd::load(dir / "obs_norm.safetensors");
+      CS_CHECK_AS(ShapeError, stats.dim() == obs_size, "policy '", dir.string(),
+                  "': observation statistics have ", stats.dim(), " dimensions, expected ",
+                  obs_size);
+      mean = torch::tensor(stats.mean()).to(torch::kFloat32);
+      std = (torch::tensor(stats.var()) + 1e-8).sqrt().to(torch::kFloat32);
+    }
+    return std::make_unique<NetworkPolicy>(info, actor, tanh_gaussian, mean, std);
+  } catch (const nlohmann::json::exception& e) {
+    CS_THROW(FormatError, "'", json_path.string(), "' is missing a field: ", e.what());
+  }
+}
+
+std::unique_ptr<Policy> make_random_policy(const std::string& env_name) {
+  return std::make_unique<RandomPolicy>(env_name);
+}
+
+}  // namespace clearsight::rl

@@ -1,0 +1,139 @@
+#include "clearsight/rl/sac.h"
+
+#include <cmath>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/torch_compat.h"
+#include "clearsight/nn/module_io.h"
+
+namespace clearsight::rl {
+
+namespace fs = std::filesystem;
+
+void SacConfig::validate() const {
+  CS_CHECK_AS(ConfigError, batch_size > 0 && buffer_size >= batch_size,
+              "sac: batch_size must be positive and at most buffer_size");
+  CS_CHECK_AS(ConfigError, actor_lr > 0 && critic_lr > 0 && alpha_lr > 0,
+              "sac: learning rates must be positive");
+  CS_CHECK_AS(ConfigError, gamma > 0 && gamma <= 1 && tau > 0 && tau <= 1,
+              "sac: gamma and tau must be in (0, 1]");
+  CS_CHECK_AS(ConfigError, learning_starts >= 0 && updates_per_step >= 1 && policy_frequency >= 1,
+              "sac: learning_starts >= 0, updates_per_step >= 1, policy_frequency >= 1");
+  CS_CHECK_AS(ConfigError, init_alpha > 0, "sac: init_alpha must be positive");
+  CS_CHECK_AS(ConfigError, !hidden.empty(), "sac: hidden must list at least one layer size");
+}
+
+namespace {
+
+/// Holds the critic's parameters and an extra tensor in one module for saving.
+struct SacState : torch::nn::Module {
+  SacState(TanhGaussianActor actor, EnsembleMlp critic, EnsembleMlp target, torch::Tensor alpha) {
+    register_module("actor", std::move(actor));
+    register_module("critic", std::move(critic));
+    register_module("critic_target", std::move(target));
+    register_parameter("log_alpha", std::move(alpha));
+  }
+};
+
+}  // namespace
+
+Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size)
+    : config_(std::move(config)), obs_size_(obs_size), act_size_(act_size) {
+  config_.validate();
+  target_entropy_ =
+      config_.target_entropy == 0.0 ? -static_cast<double>(act_size) : config_.target_entropy;
+  actor_ = TanhGaussianActor(obs_size, act_size, config_.hidden);
+  const MlpOptions critic_shape{obs_size + act_size, 1, config_.hidden, "relu"};
+  critic_ = EnsembleMlp(2, critic_shape);
+  critic_target_ = EnsembleMlp(2, critic_shape);
+  hard_update(*critic_target_, *critic_);
+  for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
+  log_alpha_ = torch::full({1}, std::log(config_.init_alpha)).set_requires_grad(true);
+  actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(),
+                                                    torch::optim::AdamOptions(config_.actor_lr));
+  critic_opt_ = std::make_unique<torch::optim::Adam>(
+      critic_->parameters(), torch::optim::AdamOptions(config_.critic_lr));
+  alpha_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_},
+                                                    torch::optim::AdamOptions(config_.alpha_lr));
+  const auto zero = torch::zeros({});
+  last_ = {zero, zero, torch::full({}, config_.init_alpha), zero, zero, zero};
+}
+
+torch::Tensor Sac::act(const torch::Tensor& observations, bool deterministic) {
+  torch::NoGradGuard no_grad;
+  if (deterministic) return actor_->mean_action(observations);
+  return actor_->sample(observations).first;
+}
+
+double Sac::alpha() const { return log_alpha_.exp().item<double>(); }
+
+SacMetrics Sac::update(const TransitionBatch& b) {
+  const auto alpha = log_alpha_.detach().exp();
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    auto [next_action, next_logp] = actor_->sample(b.next_observations);
+    auto next_q = critic_target_->forward(torch::cat({b.next_observations, next_action}, 1));
+    auto soft_v = std::get<0>(next_q.min(0)) - alpha * next_logp;
+    target = b.rewards + config_.gamma * (1.0 - b.terminals) * soft_v;
+  }
+  auto q = critic_->forward(torch::cat({b.observations, b.actions}, 1));  // [2, B, 1]
+  auto critic_loss = (q - target.unsqueeze(0)).square().mean({1, 2}).sum();
+  compat::zero_grad(*critic_opt_);
+  critic_loss.backward();
+  critic_opt_->step();
+  last_.critic_loss = critic_loss.detach();
+  last_.q_mean = q.detach().mean();
+
+  if (updates_ % config_.policy_frequency == 0) {
+    for (std::int64_t k = 0; k < config_.policy_frequency; ++k) {
+      auto [action, logp] = actor_->sample(b.observations);
+      auto q_pi = std::get<0>(critic_->forward(torch::cat({b.observations, action}, 1)).min(0));
+      auto actor_loss = (alpha * logp - q_pi).mean();
+      compat::zero_grad(*actor_opt_);
+      // Gradients flow only into the actor; the critic's are neither needed nor kept.
+      torch::autograd::backward({actor_loss}, {}, c10::nullopt, false, actor_->parameters());
+      actor_opt_->step();
+      last_.actor_loss = actor_loss.detach();
+      last_.entropy = -logp.detach().mean();
+      if (config_.autotune) {
+        auto alpha_loss = -(log_alpha_ * (logp.detach() + target_entropy_)).mean();
+        compat::zero_grad(*alpha_opt_);
+        alpha_loss.backward();
+        alpha_opt_->step();
+        last_.alpha_loss = alpha_loss.detach();
+      }
+      last_.alpha = log_alpha_.detach().exp().squeeze();
+    }
+  }
+  soft_update(*critic_target_, *critic_, config_.tau);
+  ++updates_;
+  return last_;
+}
+
+void Sac::save(const fs::path& dir) const {
+  SacState state(actor_, critic_, critic_target_, log_alpha_);
+  nn::save_parameters(state, dir / "agent.safetensors",
+                      {{"algo", "sac"}, {"updates", std::to_string(updates_)}});
+  nn::save_optimizer(*actor_opt_, dir / "actor_optimizer.pt");
+  nn::save_optimizer(*critic_opt_, dir / "critic_optimizer.pt");
+  nn::save_optimizer(*alpha_opt_, dir / "alpha_optimizer.pt");
+  atomic_write(dir / "sac_state.json", "{\"updates\": " + std::to_string(updates_) + "}\n");
+}
+
+void Sac::load(const fs::path& dir) {
+  SacState state(actor_, critic_, critic_target_, log_alpha_);
+  nn::load_parameters(state, dir / "agent.safetensors");
+  nn::load_optimizer(*actor_opt_, dir / "actor_optimizer.pt");
+  nn::load_optimizer(*critic_opt_, dir / "critic_optimizer.pt");
+  nn::load_optimizer(*alpha_opt_, dir / "alpha_optimizer.pt");
+  const auto text = read_file(dir / "sac_state.json");
+  try {
+    updates_ = nlohmann::json::parse(text).at("updates").get<std::int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    CS_THROW(FormatError, "'", (dir / "sac_state.json").string(), "' is malformed: ", e.what());
+  }
+}
+
+}  // namespace clearsight::rl

@@ -1,0 +1,477 @@
+#include "clearsight/rl/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/checkpoint.h"
+#include "clearsight/core/config.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/log.h"
+#include "clearsight/core/progress.h"
+#include "clearsight/core/rng.h"
+#include "clearsight/core/run_dir.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/core/strings.h"
+#include "clearsight/envs/normalize.h"
+#include "clearsight/envs/vector_env.h"
+#include "clearsight/nn/module_io.h"
+#include "clearsight/rl/policy_io.h"
+#include "clearsight/version.h"
+
+namespace clearsight::rl {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+std::vector<std::string> rl_algorithm_names() { return {"ppo", "sac"}; }
+
+void RlTrainConfig::validate() const {
+  const auto names = envs::env_names();
+  CS_CHECK_AS(UnknownNameError, std::find(names.begin(), names.end(), env) != names.end(),
+              "unknown environment '", env, "' (valid: ", join(names, ", "), ")");
+  const auto algos = rl_algorithm_names();
+  CS_CHECK_AS(UnknownNameError, std::find(algos.begin(), algos.end(), algo) != algos.end(),
+              "unknown algorithm '", algo, "' (valid: ", join(algos, ", "), ")");
+  CS_CHECK_AS(ConfigError, steps > 0 && num_envs >= 1 && num_envs <= 256,
+              "rl: steps must be positive and num_envs in 1..256");
+  CS_CHECK_AS(ConfigError, eval_every > 0 && eval_episodes >= 1 && checkpoint_every > 0 &&
+                               log_every > 0 && stop_after >= 0,
+              "rl: eval_every, eval_episodes, checkpoint_every and log_every must be positive");
+  if (algo == "sac") sac.validate();
+  if (algo == "ppo") ppo.validate();
+}
+
+double EvalStats::mean() const {
+  if (returns.empty()) return 0.0;
+  return std::accumulate(returns.begin(), returns.end(), 0.0) / returns.size();
+}
+
+double EvalStats::stddev() const {
+  if (returns.size() < 2) return 0.0;
+  const double m = mean();
+  double s = 0.0;
+  for (double r : returns) s += (r - m) * (r - m);
+  return std::sqrt(s / returns.size());
+}
+
+EvalStats evaluate_policy(Policy& policy, const std::string& env_name, int episodes,
+                          std::uint64_t seed, bool deterministic,
+                          const std::function<void(const envs::Env&)>& on_step) {
+  CS_CHECK_AS(ConfigError, policy.env_name() == env_name, "policy was trained on '",
+              policy.env_name(), "', not '", env_name, "'");
+  auto env = envs::make_env(env_name);
+  std::vector<double> obs(static_cast<std::size_t>(env->spec().observation_space.size()));
+  std::vector<double> action(static_cast<std::size_t>(env->spec().action_space.size()));
+  EvalStats stats;
+  for (int e = 0; e < episodes; ++e) {
+    env->reset(derive_seed(seed, static_cast<std::uint64_t>(e)), obs);
+    double total = 0.0;
+    std::int64_t length = 0;
+    while (true) {
+      policy.act(obs, action, deterministic);
+      const auto r = env->step(action, obs);
+      if (on_step) on_step(*env);
+      total += r.reward;
+      ++length;
+      if (r.terminated || r.truncated) break;
+    }
+    stats.returns.push_back(total);
+    stats.lengths.push_back(length);
+  }
+  return stats;
+}
+
+namespace {
+
+/// Bookkeeping shared by both loops and saved in checkpoints.
+struct LoopState {
+  std::int64_t step = 0;
+  std::int64_t episodes = 0;
+  double best_eval = -std::numeric_limits<double>::infinity();
+  double last_eval = 0.0;
+  std::deque<double> recent_returns;  // Last 20 training episodes.
+
+  Json to_json() const {
+    return {{"step", step},
+            {"episodes", episodes},
+            {"best_eval", std::isfinite(best_eval) ? Json(best_eval) : Json(nullptr)},
+            {"last_eval", last_eval},
+            {"recent_returns", std::vector<double>(recent_returns.begin(), recent_returns.end())}};
+  }
+  void from_json(const Json& j) {
+    step = j.at("step").get<std::int64_t>();
+    episodes = j.at("episodes").get<std::int64_t>();
+    best_eval = j.at("best_eval").is_null() ? -std::numeric_limits<double>::infinity()
+                                            : j.at("best_eval").get<double>();
+    last_eval = j.at("last_eval").get<double>();
+    const auto r = j.at("recent_returns").get<std::vector<double>>();
+    recent_returns.assign(r.begin(), r.end());
+  }
+  void record_episodes(const envs::VectorStep& out) {
+    const auto* lengths = out.episode_lengths.data_ptr<std::int64_t>();
+    const auto* returns = out.episode_returns.data_ptr<float>();
+    for (std::int64_t i = 0; i < out.episode_lengths.size(0); ++i) {
+      if (lengths[i] == 0) continue;
+      ++episodes;
+      recent_returns.push_back(returns[i]);
+      if (recent_returns.size() > 20) recent_returns.pop_front();
+    }
+  }
+  double recent_mean() const {
+    if (recent_returns.empty()) return 0.0;
+    return std::accumulate(recent_returns.begin(), recent_returns.end(), 0.0) /
+           recent_returns.size();
+  }
+};
+
+bool crossed(std::int64_t before, std::int64_t after, std::int64_t every) {
+  return before / every != after / every;
+}
+
+/// The run's own pieces: config, directory, progress, metrics and the evaluation routine.
+class Loop {
+ public:
+  Loop(const RlTrainConfig& config, const RunDir& run) : config_(config), run_(run) {}
+
+  void start_progress(std::int64_t from, std::int64_t to) {
+    ProgressOptions options;
+    options.unit = "steps";
+    bar_ = std::make_unique<ProgressBar>(config_.algo + " " + config_.env, to, options);
+    bar_->set(from);
+    start_step_ = from;
+    start_time_ = std::chrono::steady_clock::now();
+  }
+  double steps_per_second(std::int64_t step) const {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
+    return s > 0 ? (step - start_step_) / s : 0.0;
+  }
+  void progress(const LoopState& state) {
+    bar_->set(state.step);
+    bar_->set_postfix(fmt::format("return {:.1f} eval {:.1f}", state.recent_mean(), state.last_eval));
+  }
+  void finish_progress() { bar_->finish(); }
+
+  /// Writes policy/ with the given actor, evaluates it and keeps best/.
+  void evaluate(LoopState& state, const torch::nn::Module& actor, const Json& actor_info,
+                const envs::RunningMeanStd* stats) {
+    Json info = actor_info;
+    info["env"] = config_.env;
+    info["algo"] = config_.algo;
+    info["steps"] = state.step;
+    info["seed"] = config_.seed;
+    info["clearsight_version"] = kVersion;
+    write_checkpoint_dir(run_.path(), "policy", [&](const fs::path& dir) {
+      save_policy(dir, info, actor, stats);
+    });
+    auto policy = load_policy(run_.path() / "policy");
+    const auto eval = evaluate_policy(*policy, config_.env, config_.eval_episodes,
+                                      derive_seed(config_.seed, "eval"), true);
+    state.last_eval = eval.mean();
+    info["eval_return"] = Json{{"mean", eval.mean()}, {"std", eval.stddev()},
+                               {"episodes", config_.eval_episodes}};
+    write_checkpoint_dir(run_.path(), "policy", [&](const fs::path& dir) {
+      save_policy(dir, info, actor, stats);
+    });
+    if (state.last_eval > state.best_eval) {
+      state.best_eval = state.last_eval;
+      write_checkpoint_dir(run_.path(), "best", [&](const fs::path& dir) {
+        save_policy(dir, info, actor, stats);
+      });
+    }
+    const double mean_length =
+        std::accumulate(eval.lengths.begin(), eval.lengths.end(), std::int64_t{0}) /
+        static_cast<double>(eval.lengths.size());
+    run_.log_metrics(Json{{"step", state.step},
+                          {"eval_return", eval.mean()},
+                          {"eval_return_std", eval.stddev()},
+                          {"eval_length", mean_length},
+                          {"best_eval_return", state.best_eval}});
+    log::info("step {}: eval return {:.1f} +- {:.1f} (best {:.1f})", state.step, eval.mean(),
+              eval.stddev(), state.best_eval);
+  }
+
+  void write_summary(const LoopState& state, bool finished) {
+    run_.write_json("summary.json", {{"env", config_.env},
+                                     {"algo", config_.algo},
+                                     {"seed", config_.seed},
+                                     {"steps", state.step},
+                                     {"target_steps", config_.steps},
+                                     {"finished", finished},
+                                     {"episodes", state.episodes},
+                                     {"last_eval_return", state.last_eval},
+                                     {"best_eval_return", state.best_eval},
+                                     {"policy", (run_.path() / "policy").string()},
+                                     {"best_policy", (run_.path() / "best").string()}});
+  }
+
+  const RlTrainConfig& config_;
+  const RunDir& run_;
+
+ private:
+  std::unique_ptr<ProgressBar> bar_;
+  std::int64_t start_step_ = 0;
+  std::chrono::steady_clock::time_point start_time_;
+};
+
+void save_common(const fs::path& dir, const LoopState& state, const envs::VectorEnv& venv,
+                 const Json& extra) {
+  Json j = state.to_json();
+  j["envs"] = venv.save_state();
+  j["extra"] = extra;
+  atomic_write(dir / "trainer_state.json", j.dump() + "\n");
+  safetensors::save(dir / "rng.safetensors", {{"torch_cpu", nn::get_rng_state()}});
+}
+
+Json load_common(const fs::path& dir, LoopState& state, envs::VectorEnv& venv) {
+  Json j;
+  try {
+    j = Json::parse(read_file(dir / "trainer_state.json"));
+    state.from_json(j);
+  } catch (const nlohmann::json::exception& e) {
+    CS_THROW(FormatError, "'", (dir / "trainer_state.json").string(), "' is malformed: ",
+             e.what());
+  }
+  venv.load_state(j.at("envs"));
+  nn::set_rng_state(safetensors::File::open(dir / "rng.safetensors").get("torch_cpu"));
+  return j.value("extra", Json::object());
+}
+
+RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::path& resume) {
+  envs::VectorEnv venv(config.env, config.num_envs);
+  const auto obs_size = venv.spec().observation_space.size();
+  const auto act_size = venv.spec().action_space.size();
+  Sac sac(config.sac, obs_size, act_size);
+  ReplayBuffer buffer(std::min(config.sac.buffer_size, config.steps), obs_size, act_size,
+                      config.sac.batch_size);
+  LoopState state;
+  if (!resume.empty()) {
+    sac.load(resume);
+    load_common(resume, state, venv);
+    if (fs::exists(resume / "replay.safetensors")) {
+      buffer.load(resume / "replay.safetensors");
+    } else {
+      log::warn("checkpoint has no replay buffer (save_buffer was off): the continuation "
+                "refills it and is not identical to an uninterrupted run");
+    }
+    log::info("resuming {} from step {}", run.path().string(), state.step);
+  } else {
+    venv.reset(derive_seed(config.seed, "train-env"));
+  }
+  const Json actor_info = {{"actor", "tanh_gaussian"}, {"hidden", config.sac.hidden},
+                           {"obs_size", obs_size}, {"act_size", act_size}};
+  Loop loop(config, run);
+  const std::int64_t end =
+      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
+                            : config.steps;
+  loop.start_progress(state.step, config.steps);
+  const std::int64_t n = venv.size();
+  auto obs = torch::zeros({n, obs_size});
+  auto random_actions = torch::zeros({n, act_size});
+  SacMetrics metrics;
+  bool have_metrics = false;
+  auto checkpoint = [&] {
+    write_checkpoint_dir(run.path(), "checkpoint", [&](const fs::path& dir) {
+      sac.save(dir);
+      if (config.save_buffer) buffer.save(dir / "replay.safetensors");
+      save_common(dir, state, venv, Json::object());
+    });
+  };
+  while (state.step < end) {
+    obs.copy_(venv.observations());
+    torch::Tensor actions;
+    if (state.step < config.sac.learning_starts) {
+      actions = random_actions.uniform_(-1.0, 1.0);
+    } else {
+      actions = sac.act(obs, false);
+    }
+    const auto& out = venv.step(actions);
+    buffer.add(obs, actions, out.rewards, out.final_observations,
+               out.terminated.to(torch::kFloat32));
+    const std::int64_t before = state.step;
+    state.step += n;
+    state.record_episodes(out);
+    if (state.step >= config.sac.learning_starts) {
+      for (std::int64_t u = 0; u < config.sac.updates_per_step; ++u) {
+        metrics = sac.update(buffer.sample());
+        have_metrics = true;
+      }
+    }
+    if (crossed(before, state.step, config.log_every)) {
+      Json record = {{"step", state.step},
+                     {"episodes", state.episodes},
+                     {"train_return", state.recent_mean()},
+                     {"steps_per_s", loop.steps_per_second(state.step)}};
+      if (have_metrics) {
+        record["critic_loss"] = metrics.critic_loss.item<double>();
+        record["actor_loss"] = metrics.actor_loss.item<double>();
+        record["alpha"] = metrics.alpha.item<double>();
+        record["q_mean"] = metrics.q_mean.item<double>();
+        record["entropy"] = metrics.entropy.item<double>();
+      }
+      run.log_metrics(record);
+      loop.progress(state);
+    }
+    if (crossed(before, state.step, config.eval_every) || state.step >= config.steps) {
+      loop.evaluate(state, *sac.actor(), actor_info, nullptr);
+      loop.progress(state);
+    }
+    if (crossed(before, state.step, config.checkpoint_every) && state.step < end) checkpoint();
+  }
+  checkpoint();
+  loop.finish_progress();
+  const bool finished = state.step >= config.steps;
+  loop.write_summary(state, finished);
+  return {state.step, finished, state.last_eval, state.best_eval};
+}
+
+/// Normalises observations [N, obs] with running statistics (updating them when training).
+torch::Tensor normalize(envs::RunningMeanStd& stats, const torch::Tensor& obs, bool update) {
+  const auto rows = obs.to(torch::kFloat64).contiguous();
+  const std::int64_t n = rows.size(0), d = rows.size(1);
+  if (update) stats.update_batch({rows.data_ptr<double>(), static_cast<std::size_t>(n * d)}, n);
+  auto out = torch::empty({n, d}, torch::kFloat64);
+  for (std::int64_t i = 0; i < n; ++i) {
+    stats.normalize({rows.data_ptr<double>() + i * d, static_cast<std::size_t>(d)},
+                    {out.data_ptr<double>() + i * d, static_cast<std::size_t>(d)});
+  }
+  return out.to(torch::kFloat32);
+}
+
+RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::path& resume) {
+  const auto& pc = config.ppo;
+  envs::VectorEnv venv(config.env, config.num_envs);
+  const auto obs_size = venv.spec().observation_space.size();
+  const auto act_size = venv.spec().action_space.size();
+  const std::int64_t n = venv.size();
+  Ppo ppo(pc, obs_size, act_size);
+  RolloutBuffer rollout(pc.rollout_steps, n, obs_size, act_size);
+  envs::RunningMeanStd obs_stats(obs_size);
+  envs::RunningMeanStd return_stats(1);
+  std::vector<double> discounted(static_cast<std::size_t>(n), 0.0);
+  LoopState state;
+  if (!resume.empty()) {
+    ppo.load(resume);
+    const Json extra = load_common(resume, state, venv);
+    obs_stats = envs::RunningMeanStd::load(resume / "obs_stats.safetensors");
+    return_stats = envs::RunningMeanStd::load(resume / "return_stats.safetensors");
+    discounted = extra.at("discounted_returns").get<std::vector<double>>();
+    log::info("resuming {} from step {}", run.path().string(), state.step);
+  } else {
+    venv.reset(derive_seed(config.seed, "train-env"));
+  }
+  const Json actor_info = {{"actor", "gaussian"}, {"hidden", pc.hidden},
+                           {"obs_size", obs_size}, {"act_size", act_size}};
+  const envs::RunningMeanStd* policy_stats = pc.normalize_observations ? &obs_stats : nullptr;
+  Loop loop(config, run);
+  const std::int64_t end =
+      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
+                            : config.steps;
+  loop.start_progress(state.step, config.steps);
+  auto checkpoint = [&] {
+    write_checkpoint_dir(run.path(), "checkpoint", [&](const fs::path& dir) {
+      ppo.save(dir);
+      obs_stats.save(dir / "obs_stats.safetensors");
+      return_stats.save(dir / "return_stats.safetensors");
+      save_common(dir, state, venv, {{"discounted_returns", discounted}});
+    });
+  };
+  auto prepare = [&](const torch::Tensor& raw, bool update) {
+    return pc.normalize_observations ? normalize(obs_stats, raw, update)
+                                     : raw.to(torch::kFloat32).clone();
+  };
+  const std::int64_t per_rollout = pc.rollout_steps * n;
+  while (state.step < end) {
+    const std::int64_t rollout_start = state.step;
+    for (std::int64_t t = 0; t < pc.rollout_steps; ++t) {
+      const auto obs = prepare(venv.observations(), true);
+      auto [action, logp, value] = ppo.act(obs, false);
+      const auto& out = venv.step(action.clamp(-1.0, 1.0));
+      auto rewards = out.rewards.to(torch::kFloat64).clone();
+      double* r = rewards.data_ptr<double>();
+      const bool* term = out.terminated.data_ptr<bool>();
+      const bool* trunc = out.truncated.data_ptr<bool>();
+      if (pc.normalize_rewards) {
+        std::vector<double> ret(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) {
+          discounted[i] = discounted[i] * pc.gamma + r[i];
+          ret[i] = discounted[i];
+        }
+        return_stats.update_batch(ret, n);
+        const double scale = 1.0 / std::sqrt(return_stats.var()[0] + 1e-8);
+        for (std::int64_t i = 0; i < n; ++i) {
+          r[i] = std::clamp(r[i] * scale, -10.0, 10.0);
+          if (term[i] || trunc[i]) discounted[i] = 0.0;
+        }
+      }
+      auto dones = torch::zeros({n});
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (term[i] || trunc[i]) dones[i] = 1.0f;
+        if (trunc[i] && !term[i]) {
+          // A time limit is not a terminal state: bootstrap from the final observation's value.
+          const auto final_obs = prepare(out.final_observations.narrow(0, i, 1), false);
+          r[i] += pc.gamma * ppo.value(final_obs).item<double>();
+        }
+      }
+      rollout.insert(t, obs, action, logp, value, rewards.to(torch::kFloat32), dones);
+      const std::int64_t before = state.step;
+      state.step += n;
+      state.record_episodes(out);
+      if (crossed(before, state.step, config.log_every)) loop.progress(state);
+    }
+    const auto last_values = ppo.value(prepare(venv.observations(), false));
+    rollout.compute_returns(last_values, pc.gamma, pc.gae_lambda);
+    const double progress = static_cast<double>(rollout_start) / config.steps;
+    const auto m = ppo.update(rollout, std::min(progress, 1.0));
+    run.log_metrics({{"step", state.step},
+                     {"episodes", state.episodes},
+                     {"train_return", state.recent_mean()},
+                     {"steps_per_s", loop.steps_per_second(state.step)},
+                     {"policy_loss", m.policy_loss},
+                     {"value_loss", m.value_loss},
+                     {"entropy", m.entropy},
+                     {"approx_kl", m.approx_kl},
+                     {"clip_fraction", m.clip_fraction}});
+    if (crossed(rollout_start, state.step, config.eval_every) || state.step >= config.steps) {
+      loop.evaluate(state, *ppo.actor(), actor_info, policy_stats);
+    }
+    loop.progress(state);
+    if (crossed(rollout_start, state.step, config.checkpoint_every) && state.step < end &&
+        state.step + per_rollout <= end) {
+      checkpoint();
+    }
+  }
+  checkpoint();
+  loop.finish_progress();
+  const bool finished = state.step >= config.steps;
+  loop.write_summary(state, finished);
+  return {state.step, finished, state.last_eval, state.best_eval};
+}
+
+}  // namespace
+
+RlTrainResult train_rl(const RlTrainConfig& requested, const fs::path& run_path) {
+  const RunDir run = RunDir::at(run_path);
+  RlTrainConfig config = requested;
+  const fs::path resume = find_checkpoint_dir(run.path(), "checkpoint", "trainer_state.json");
+  if (!resume.empty()) {
+    // A resumed run keeps its recorded settings; only the step budget may grow.
+    config = clearsight::config::from_json<RlTrainConfig>(run.read_config()["rl"], "rl");
+    config.steps = std::max(config.steps, requested.steps);
+  }
+  config.stop_after = requested.stop_after;
+  config.validate();
+  Json recorded = {{"rl", clearsight::config::to_json(config)}, {"clearsight_version", kVersion}};
+  run.write_config(recorded);
+  if (resume.empty()) seed_everything(config.seed);
+  return config.algo == "sac" ? run_sac(config, run, resume) : run_ppo(config, run, resume);
+}
+
+}  // namespace clearsight::rl

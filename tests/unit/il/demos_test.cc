@@ -1,0 +1,293 @@
+#include "clearsight/il/demos.h"
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/il/noise.h"
+#include "test_util.h"
+#include "unit/il/demo_fixtures.h"
+
+namespace clearsight::il {
+namespace {
+
+using clearsight::testing::TempDir;
+
+/// Opens a demonstration file read-write with the HDF5 C API (the tests corrupt it).
+class RawFile {
+ public:
+  explicit RawFile(const std::filesystem::path& path)
+      : id_(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)) {
+    EXPECT_GE(id_, 0) << path;
+  }
+  ~RawFile() { H5Fclose(id_); }
+  hid_t id() const { return id_; }
+
+ private:
+  hid_t id_;
+};
+
+template <typename E>
+std::string error_of(const std::filesystem::path& path, const std::string& env = "") {
+  try {
+    load_demos(path, env);
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong error type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no error for " << path;
+  return "";
+}
+
+TEST(IlDemos, RoundTripIsBitExact) {
+  TempDir dir;
+  auto d = testing::make_dataset(3, 19, 5, 2, /*images=*/true);
+  d.meta.noise = NoiseSpec::parse("gauss:0.25+drop:1,3").to_json().dump();
+  save_demos(dir / "demos.h5", d);
+  const auto back = load_demos(dir / "demos.h5", "Hopper-v4");
+  EXPECT_TRUE(torch::equal(back.observations, d.observations));
+  EXPECT_TRUE(torch::equal(back.actions, d.actions));
+  EXPECT_TRUE(torch::equal(back.rewards, d.rewards));
+  EXPECT_TRUE(torch::equal(back.next_observations, d.next_observations));
+  EXPECT_TRUE(torch::equal(back.terminals, d.terminals));
+  EXPECT_TRUE(torch::equal(back.timeouts, d.timeouts));
+  EXPECT_TRUE(torch::equal(back.images, d.images));
+  EXPECT_TRUE(torch::equal(back.camera_poses, d.camera_poses));
+  EXPECT_EQ(back.observations.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(back.terminals.scalar_type(), torch::kBool);
+  const auto& m = back.meta;
+  EXPECT_EQ(m.env, "Hopper-v4");
+  EXPECT_EQ(m.expert, "tests/expert");
+  EXPECT_EQ(m.expert_return, 123.5);
+  EXPECT_EQ(m.noise, d.meta.noise);
+  EXPECT_EQ(m.seed, 7u);
+  EXPECT_EQ(m.noise_seed, 11u);
+  EXPECT_FALSE(m.deterministic);
+  EXPECT_EQ(m.clearsight_version, d.meta.clearsight_version);
+  EXPECT_EQ(m.episode_lengths, (std::vector<std::int64_t>{19, 19, 19}));
+  EXPECT_EQ(m.episode_returns, d.meta.episode_returns);
+  EXPECT_EQ(m.episode_expert, (std::vector<std::uint8_t>{1, 0, 1}));
+  EXPECT_EQ(back.episode_starts(), (std::vector<std::int64_t>{0, 19, 38}));
+  EXPECT_EQ(clearsight::testing::count_temp_files(dir.path()), 0);
+}
+
+TEST(IlDemos, StateOnlyFileDerivesEpisodes) {
+  TempDir dir;
+  auto d = testing::make_dataset(4, 7, 3, 1, /*images=*/false);
+  d.meta.episode_lengths.clear();
+  d.meta.episode_returns.clear();
+  d.meta.episode_expert.clear();
+  d.meta.expert_return = std::numeric_limits<double>::quiet_NaN();
+  save_demos(dir / "d.h5", d);
+  const auto back = load_demos(dir / "d.h5");
+  EXPECT_FALSE(back.has_images());
+  EXPECT_EQ(back.episodes(), 4);
+  EXPECT_TRUE(std::isnan(back.meta.expert_return));
+  EXPECT_EQ(NoiseSpec::from_json(nlohmann::json::parse(back.meta.noise)).to_string(), "none");
+  const double first = d.rewards.slice(0, 0, 7).to(torch::kFloat64).sum().item<double>();
+  EXPECT_DOUBLE_EQ(back.meta.episode_returns[0], first);
+}
+
+TEST(IlDemos, FailedWriteLeavesExistingFileIntact) {
+  TempDir dir;
+  const auto path = dir / "demos.h5";
+  save_demos(path, testing::make_dataset(2, 5, 3, 2, false));
+  const std::string before = read_file(path);
+  auto bad = testing::make_dataset(2, 5, 3, 2, false, 2);
+  bad.observations[3][1] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(save_demos(path, bad), NumericError);
+  auto wrong = testing::make_dataset(2, 5, 3, 2, false, 2);
+  wrong.actions = wrong.actions.slice(0, 0, 9);
+  EXPECT_THROW(save_demos(path, wrong), ShapeError);
+  // The temporary file is written completely, then the rename fails (the target is a folder).
+  std::filesystem::create_directory(dir / "taken.h5");
+  EXPECT_THROW(save_demos(dir / "taken.h5", testing::make_dataset(2, 5, 3, 2, false)), IoError);
+  EXPECT_THROW(save_demos(dir / "missing" / "x.h5", testing::make_dataset(1, 5, 3, 2, false)),
+               IoError);
+  EXPECT_EQ(read_file(path), before);
+  EXPECT_EQ(clearsight::testing::count_temp_files(dir.path()), 0);
+}
+
+TEST(IlDemos, MissingGarbageAndTruncatedFiles) {
+  TempDir dir;
+  EXPECT_THROW(load_demos(dir / "absent.h5"), IoError);
+  EXPECT_THROW(load_demos(dir.path()), IoError);
+  clearsight::testing::write_bytes(dir / "empty.h5", "");
+  EXPECT_NE(error_of<FormatError>(dir / "empty.h5").find("not an HDF5 file"), std::string::npos);
+  clearsight::testing::write_bytes(dir / "garbage.h5", std::string(4096, 'x'));
+  EXPECT_NE(error_of<FormatError>(dir / "garbage.h5").find("not an HDF5 file"), std::string::npos);
+  save_demos(dir / "good.h5", testing::make_dataset(3, 40, 6, 2, true));
+  const std::string bytes = read_file(dir / "good.h5");
+  for (std::size_t cut :
+       {std::size_t{4}, std::size_t{9}, std::size_t{100}, std::size_t{800}, bytes.size() / 3,
+        bytes.size() / 2, bytes.size() - 100, bytes.size() - 1}) {
+    SCOPED_TRACE(cut);
+    clearsight::testing::write_bytes(dir / "cut.h5", bytes.substr(0, cut));
+    error_of<FormatError>(dir / "cut.h5");
+  }
+  // Garbage in the middle of the file (object headers and data).
+  std::string damaged = bytes;
+  for (std::size_t i = 96; i < damaged.size(); i += 7) damaged[i] = static_cast<char>(0xA5);
+  clearsight::testing::write_bytes(dir / "damaged.h5", damaged);
+  EXPECT_THROW(load_demos(dir / "damaged.h5"), Error);
+}
+
+TEST(IlDemos, MissingDatasetOrAttributeIsNamed) {
+  TempDir dir;
+  save_demos(dir / "good.h5", testing::make_dataset(2, 6, 4, 2, true));
+  for (const std::string key : {"observations", "actions", "rewards", "next_observations",
+                                "terminals", "timeouts", "camera_poses", "episodes/lengths"}) {
+    SCOPED_TRACE(key);
+    std::filesystem::copy_file(dir / "good.h5", dir / "cut.h5",
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+      RawFile raw(dir / "cut.h5");
+      ASSERT_GE(H5Ldelete(raw.id(), key.c_str(), H5P_DEFAULT), 0);
+    }
+    EXPECT_NE(error_of<FormatError>(dir / "cut.h5").find("'" + key + "'"), std::string::npos);
+  }
+  std::filesystem::copy_file(dir / "good.h5", dir / "noenv.h5");
+  {
+    RawFile raw(dir / "noenv.h5");
+    ASSERT_GE(H5Adelete(raw.id(), "env"), 0);
+  }
+  EXPECT_NE(error_of<FormatError>(dir / "noenv.h5").find("attribute 'env'"), std::string::npos);
+}
+
+/// Replaces dataset name by a float32 dataset of the given shape and values.
+void replace_dataset(const std::filesystem::path& path, const std::string& name,
+                     const std::vector<hsize_t>& dims, const std::vector<float>& values) {
+  RawFile raw(path);
+  ASSERT_GE(H5Ldelete(raw.id(), name.c_str(), H5P_DEFAULT), 0);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t set = H5Dcreate2(raw.id(), name.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                               H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(set, 0);
+  ASSERT_GE(H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+  H5Dclose(set);
+  H5Sclose(space);
+}
+
+TEST(IlDemos, WrongShapesAreShapeErrors) {
+  TempDir dir;
+  const auto d = testing::make_dataset(2, 6, 4, 2, false);
+  save_demos(dir / "good.h5", d);
+  struct Case {
+    std::string name;
+    std::vector<hsize_t> dims;
+  };
+  for (const auto& c : std::vector<Case>{{"actions", {11, 2}},
+                                         {"observations", {12 * 4}},
+                                         {"next_observations", {12, 3}},
+                                         {"rewards", {12, 2}},
+                                         {"terminals", {13}}}) {
+    SCOPED_TRACE(c.name);
+    std::filesystem::copy_file(dir / "good.h5", dir / "bad.h5",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::size_t count = 1;
+    for (auto n : c.dims) count *= n;
+    replace_dataset(dir / "bad.h5", c.name, c.dims, std::vector<float>(count, 0.5f));
+    EXPECT_NE(error_of<ShapeError>(dir / "bad.h5").find(c.name), std::string::npos);
+  }
+}
+
+TEST(IlDemos, NonFiniteValuesAreNumericErrors) {
+  TempDir dir;
+  const auto d = testing::make_dataset(2, 6, 4, 2, false);
+  save_demos(dir / "good.h5", d);
+  std::filesystem::copy_file(dir / "good.h5", dir / "nan.h5");
+  auto values = d.observations.contiguous();
+  std::vector<float> flat(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+  flat[2 * 4 + 1] = std::numeric_limits<float>::quiet_NaN();
+  replace_dataset(dir / "nan.h5", "observations", {12, 4}, flat);
+  const auto message = error_of<NumericError>(dir / "nan.h5");
+  EXPECT_NE(message.find("observations"), std::string::npos) << message;
+  EXPECT_NE(message.find("row 2, column 1"), std::string::npos) << message;
+  std::filesystem::copy_file(dir / "good.h5", dir / "inf.h5");
+  std::vector<float> rewards(12, 1.0f);
+  rewards[5] = std::numeric_limits<float>::infinity();
+  replace_dataset(dir / "inf.h5", "rewards", {12}, rewards);
+  EXPECT_NE(error_of<NumericError>(dir / "inf.h5").find("rewards"), std::string::npos);
+}
+
+TEST(IlDemos, OtherEnvironmentIsConfigError) {
+  TempDir dir;
+  save_demos(dir / "hopper.h5", testing::make_dataset(1, 4, 3, 1, false));
+  const auto message = error_of<ConfigError>(dir / "hopper.h5", "Walker2d-v4");
+  EXPECT_NE(message.find("'Hopper-v4'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'Walker2d-v4'"), std::string::npos) << message;
+  EXPECT_NO_THROW(load_demos(dir / "hopper.h5", "Hopper-v4"));
+}
+
+TEST(IlDemos, InvalidDatasetsAreNotSaved) {
+  TempDir dir;
+  auto d = testing::make_dataset(1, 4, 3, 1, false);
+  d.terminals = d.terminals.to(torch::kFloat32);
+  EXPECT_THROW(save_demos(dir / "x.h5", d), ShapeError);
+  d = testing::make_dataset(1, 4, 3, 1, true);
+  d.camera_poses = torch::Tensor();
+  EXPECT_THROW(save_demos(dir / "x.h5", d), ShapeError);
+  d = testing::make_dataset(2, 4, 3, 1, false);
+  d.meta.episode_lengths = {4, 3};
+  EXPECT_THROW(save_demos(dir / "x.h5", d), ShapeError);
+  d = testing::make_dataset(1, 4, 3, 1, false);
+  d.meta.env.clear();
+  EXPECT_THROW(save_demos(dir / "x.h5", d), ConfigError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+}
+
+TEST(IlDemos, SummaryCountsEpisodesAndReturns) {
+  auto d = testing::make_dataset(3, 5, 2, 1, false);
+  d.meta.episode_returns = {1.0, 2.0, 6.0};
+  const auto s = demo_summary(d);
+  EXPECT_EQ(s["transitions"], 15);
+  EXPECT_EQ(s["episodes"], 3);
+  EXPECT_EQ(s["expert_episodes"], 2);
+  EXPECT_DOUBLE_EQ(s["return"]["mean"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(s["return"]["max"].get<double>(), 6.0);
+  EXPECT_DOUBLE_EQ(s["expert_episode_return"]["mean"].get<double>(), 3.5);
+  EXPECT_EQ(s["terminals"], 2);
+  EXPECT_EQ(s["timeouts"], 1);
+  EXPECT_EQ(s["observations"]["std"].size(), 2u);
+  EXPECT_EQ(s["noise_spec"], "none");
+}
+
+TEST(IlDemos, ReadableByH5py) {
+  if (std::system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-h5py is not installed";
+  }
+  TempDir dir;
+  save_demos(dir / "d.h5", testing::make_dataset(2, 6, 4, 2, true));
+  const std::string script =
+      "import h5py, json, sys\n"
+      "f = h5py.File(sys.argv[1], 'r')\n"
+      "assert f['observations'].shape == (12, 4) and f['observations'].dtype == 'float32'\n"
+      "assert f['next_observations'].shape == (12, 4)\n"
+      "assert f['actions'].shape == (12, 2) and f['rewards'].shape == (12,)\n"
+      "assert f['terminals'].dtype == bool and f['timeouts'].dtype == bool\n"
+      "assert f['terminals'][:].sum() == 1 and f['timeouts'][:].sum() == 1\n"
+      "assert f['images'].shape == (12, 6, 8, 3) and f['images'].dtype == 'uint8'\n"
+      "assert f['images'].chunks == (1, 6, 8, 3) and f['images'].compression == 'gzip'\n"
+      "assert f['camera_poses'].shape == (12, 3)\n"
+      "assert f.attrs['env'] == 'Hopper-v4', f.attrs['env']\n"
+      "assert json.loads(f.attrs['noise'])['spec'] == 'none'\n"
+      "assert f.attrs['seed'] == 7 and f.attrs['expert_return'] == 123.5\n"
+      "assert list(f['episodes/lengths'][:]) == [6, 6]\n"
+      "assert list(f['episodes/expert'][:]) == [True, False]\n"
+      "print('ok')\n";
+  atomic_write(dir / "check.py", script);
+  const std::string command = "/usr/bin/python3 " + (dir / "check.py").string() + " " +
+                              (dir / "d.h5").string() + " > " + (dir / "out.txt").string() +
+                              " 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << read_file(dir / "out.txt");
+}
+
+}  // namespace
+}  // namespace clearsight::il

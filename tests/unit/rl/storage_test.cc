@@ -1,0 +1,79 @@
+#include "clearsight/rl/storage.h"
+
+#include <gtest/gtest.h>
+
+#include "clearsight/core/error.h"
+#include "test_util.h"
+
+namespace clearsight::rl {
+namespace {
+
+TEST(RlStorage, ReplayWrapsAndSamplesStoredRows) {
+  ReplayBuffer buffer(5, 2, 1, 64);
+  for (int i = 0; i < 7; ++i) {
+    const float v = static_cast<float>(i);
+    buffer.add(torch::full({1, 2}, v), torch::full({1, 1}, v), torch::full({1}, v),
+               torch::full({1, 2}, v + 0.5f), torch::full({1}, static_cast<float>(i % 2)));
+  }
+  EXPECT_EQ(buffer.size(), 5);
+  EXPECT_EQ(buffer.added(), 7);
+  // Rows 0 and 1 were overwritten by transitions 5 and 6.
+  const auto rewards = buffer.field("rewards");
+  EXPECT_EQ(rewards[0].item<float>(), 5.0f);
+  EXPECT_EQ(rewards[1].item<float>(), 6.0f);
+  torch::manual_seed(0);
+  const auto& batch = buffer.sample();
+  ASSERT_EQ(batch.observations.sizes(), (std::vector<std::int64_t>{64, 2}));
+  const auto r = batch.rewards.squeeze(1);
+  EXPECT_TRUE(((r >= 2) & (r <= 6)).all().item<bool>());
+  EXPECT_TRUE(torch::equal(batch.observations.select(1, 0), r));
+  EXPECT_TRUE(torch::equal(batch.next_observations.select(1, 1), r + 0.5f));
+  EXPECT_TRUE(torch::equal(batch.terminals.squeeze(1), torch::fmod(r, 2)));
+  EXPECT_THROW(buffer.add(torch::zeros({1, 3}), torch::zeros({1, 1}), torch::zeros({1}),
+                          torch::zeros({1, 2}), torch::zeros({1})),
+               ShapeError);
+  EXPECT_THROW(buffer.field("nope"), UnknownNameError);
+}
+
+TEST(RlStorage, ReplaySaveLoadRoundTrip) {
+  testing::TempDir dir;
+  ReplayBuffer a(8, 3, 2, 4);
+  torch::manual_seed(1);
+  a.add(torch::randn({6, 3}), torch::randn({6, 2}), torch::randn({6}), torch::randn({6, 3}),
+        torch::zeros({6}));
+  a.save(dir / "replay.safetensors");
+  ReplayBuffer b(8, 3, 2, 4);
+  b.load(dir / "replay.safetensors");
+  EXPECT_EQ(b.size(), 6);
+  for (const char* f : {"observations", "actions", "rewards", "next_observations", "terminals"}) {
+    EXPECT_TRUE(torch::equal(a.field(f), b.field(f))) << f;
+  }
+  ReplayBuffer wrong(9, 3, 2, 4);
+  EXPECT_THROW(wrong.load(dir / "replay.safetensors"), ShapeError);
+  testing::write_bytes(dir / "bad.safetensors", "not a file");
+  EXPECT_THROW(b.load(dir / "bad.safetensors"), FormatError);
+}
+
+TEST(RlStorage, GaeMatchesHandComputation) {
+  RolloutBuffer r(3, 1, 1, 1);
+  const double g = 0.9, l = 0.8;
+  // Rewards 1, 2, 3; values 0.5, 0.4, 0.3; the episode ends after step 1; V(s_3) = 0.2.
+  const float rewards[] = {1, 2, 3}, values[] = {0.5f, 0.4f, 0.3f}, dones[] = {0, 1, 0};
+  for (int t = 0; t < 3; ++t) {
+    r.insert(t, torch::zeros({1, 1}), torch::zeros({1, 1}), torch::zeros({1}),
+             torch::full({1}, values[t]), torch::full({1}, rewards[t]),
+             torch::full({1}, dones[t]));
+  }
+  r.compute_returns(torch::full({1}, 0.2f), g, l);
+  const double d2 = 3 + g * 0.2 - 0.3;
+  const double d1 = 2 - 0.4;  // Terminal: no bootstrap.
+  const double d0 = 1 + g * 0.4 - 0.5;
+  const double a2 = d2, a1 = d1, a0 = d0 + g * l * a1;
+  EXPECT_NEAR(r.advantages[2][0].item<double>(), a2, 1e-6);
+  EXPECT_NEAR(r.advantages[1][0].item<double>(), a1, 1e-6);
+  EXPECT_NEAR(r.advantages[0][0].item<double>(), a0, 1e-6);
+  EXPECT_NEAR(r.returns[0][0].item<double>(), a0 + 0.5, 1e-6);
+}
+
+}  // namespace
+}  // namespace clearsight::rl

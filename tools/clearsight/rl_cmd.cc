@@ -1,0 +1,205 @@
+// `clearsight rl train|eval`: SAC and PPO over the MuJoCo environments, resumable, and policy
+// evaluation with an optional rendered GIF.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "clearsight/core/config.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/image.h"
+#include "clearsight/core/rng.h"
+#include "clearsight/core/strings.h"
+#include "clearsight/envs/pixel_env.h"
+#include "clearsight/rl/trainer.h"
+#include "commands.h"
+
+namespace clearsight::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TrainArgs {
+  std::string env = "Hopper-v4";
+  std::string algo = "sac";
+  std::int64_t steps = 1000000;
+  int num_envs = 1;
+  std::string out;
+  std::string resume;
+  std::string config_file;
+  std::vector<std::string> overrides;
+  std::int64_t stop_after = 0;
+};
+
+int run_train(const GlobalOptions& global, const TrainArgs& a) {
+  start_runtime(global);
+  CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
+              "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
+  rl::RlTrainConfig cfg;
+  fs::path run_dir;
+  if (!a.resume.empty()) {
+    run_dir = a.resume;
+    CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
+                "' is not an rl run directory (no config.json)");
+    cfg = config::from_json<rl::RlTrainConfig>(config::load_file(run_dir / "config.json")["rl"],
+                                               "rl");
+    CS_CHECK_AS(IoError, fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
+                             fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
+                "--resume: '", a.resume, "' holds no checkpoint");
+  } else {
+    run_dir = a.out;
+    config::Json raw = config::Json::object();
+    if (!a.config_file.empty()) raw = config::load_file(a.config_file);
+    raw["env"] = a.env;
+    raw["algo"] = a.algo;
+    raw["steps"] = a.steps;
+    raw["num_envs"] = a.num_envs;
+    raw["seed"] = global.runtime.seed;
+    for (const auto& o : a.overrides) config::apply_override(raw, o);
+    cfg = config::from_json<rl::RlTrainConfig>(raw, "rl");
+  }
+  if (a.steps != 1000000 && !a.resume.empty()) cfg.steps = a.steps;
+  cfg.stop_after = a.stop_after;
+  const auto result = rl::train_rl(cfg, run_dir);
+  if (!result.finished) {
+    std::printf("stopped at step %lld of %lld; continue with: clearsight rl train --resume %s\n",
+                static_cast<long long>(result.steps), static_cast<long long>(cfg.steps),
+                run_dir.c_str());
+    return 0;
+  }
+  std::printf("trained %s on %s for %lld steps: last eval return %.1f, best %.1f\n",
+              cfg.algo.c_str(), cfg.env.c_str(), static_cast<long long>(result.steps),
+              result.last_eval_return, result.best_eval_return);
+  std::printf("policy: %s/policy (best: %s/best)\n", run_dir.c_str(), run_dir.c_str());
+  return 0;
+}
+
+struct EvalArgs {
+  std::string policy;
+  std::string env;
+  int episodes = 10;
+  bool json = false;
+  bool stochastic = false;
+  std::string render;
+  std::string camera = "3,90,-20";
+  int width = 128;
+  int height = 128;
+};
+
+envs::CameraPose camera_pose(const std::string& text) {
+  const auto parts = split(text, ',');
+  CS_CHECK_AS(ConfigError, parts.size() == 3, "--camera expects distance,azimuth,elevation, got '",
+              text, "'");
+  try {
+    return {std::stod(parts[0]), std::stod(parts[1]), std::stod(parts[2])};
+  } catch (const std::exception&) {
+    CS_THROW(ConfigError, "--camera expects three numbers, got '", text, "'");
+  }
+}
+
+void render_episode(rl::Policy& policy, const EvalArgs& a, std::uint64_t seed) {
+  const fs::path out(a.render);
+  CS_CHECK_AS(ConfigError, to_lower(out.extension().string()) == ".gif",
+              "--render must name a .gif file, got '", a.render, "'");
+  envs::PixelOptions options;
+  options.render.width = a.width;
+  options.render.height = a.height;
+  options.camera = camera_pose(a.camera);
+  envs::PixelEnv env(envs::make_mujoco_env(policy.env_name()), options);
+  std::vector<std::uint8_t> pixels(env.observation_bytes());
+  std::vector<double> obs(static_cast<std::size_t>(policy.observation_size()));
+  std::vector<double> action(static_cast<std::size_t>(policy.action_size()));
+  std::vector<std::vector<std::uint8_t>> frames;
+  env.reset(derive_seed(seed, std::uint64_t{0}), pixels);
+  frames.push_back(pixels);
+  while (true) {
+    env.env().observation(obs);
+    policy.act(obs, action, !a.stochastic);
+    const auto r = env.step(action, pixels);
+    frames.push_back(pixels);
+    if (r.terminated || r.truncated) break;
+  }
+  write_gif(out, frames, a.width, a.height,
+            static_cast<int>(std::lround(1000.0 * env.spec().dt)));
+  std::printf("wrote %s (%zu frames)\n", a.render.c_str(), frames.size());
+}
+
+int run_eval(const GlobalOptions& global, const EvalArgs& a) {
+  start_runtime(global);
+  CS_CHECK_AS(ConfigError, a.episodes >= 1, "--episodes must be at least 1");
+  auto policy = rl::load_policy(a.policy);
+  const std::string env = a.env.empty() ? policy->env_name() : a.env;
+  const auto seed = derive_seed(global.runtime.seed, "eval");
+  const auto stats = rl::evaluate_policy(*policy, env, a.episodes, seed, !a.stochastic);
+  double min = stats.returns.front(), max = stats.returns.front();
+  for (double r : stats.returns) {
+    min = std::min(min, r);
+    max = std::max(max, r);
+  }
+  if (a.json) {
+    nlohmann::json j = {{"policy", a.policy},
+                        {"env", env},
+                        {"episodes", a.episodes},
+                        {"deterministic", !a.stochastic},
+                        {"seed", global.runtime.seed},
+                        {"return_mean", stats.mean()},
+                        {"return_std", stats.stddev()},
+                        {"return_min", min},
+                        {"return_max", max},
+                        {"returns", stats.returns},
+                        {"lengths", stats.lengths}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s on %s, %d episodes (%s):\n", a.policy.c_str(), env.c_str(), a.episodes,
+                a.stochastic ? "stochastic" : "deterministic");
+    for (std::size_t i = 0; i < stats.returns.size(); ++i) {
+      std::printf("  episode %3zu  return %10.2f  length %4lld\n", i, stats.returns[i],
+                  static_cast<long long>(stats.lengths[i]));
+    }
+    std::printf("return %.2f +- %.2f (min %.2f, max %.2f)\n", stats.mean(), stats.stddev(), min,
+                max);
+  }
+  if (!a.render.empty()) render_episode(*policy, a, seed);
+  return 0;
+}
+
+}  // namespace
+
+void add_rl_command(Context& context) {
+  auto* group = context.app.add_subcommand("rl", "Reinforcement learning: SAC and PPO");
+  group->require_subcommand(1);
+
+  auto t = std::make_shared<TrainArgs>();
+  auto* train = group->add_subcommand("train", "Train a policy (resumable)");
+  train->add_option("--env", t->env, "Environment name")->default_val(t->env);
+  train->add_option("--algo", t->algo, "sac or ppo")->default_val(t->algo);
+  train->add_option("--steps", t->steps, "Total environment steps")->default_val(t->steps);
+  train->add_option("--num-envs", t->num_envs, "Parallel environments")->default_val(t->num_envs);
+  train->add_option("--out", t->out, "Run directory (continues it if it holds a checkpoint)");
+  train->add_option("--resume", t->resume, "Continue the run in this directory");
+  train->add_option("--config", t->config_file, "JSON config file (rl section fields)");
+  train->add_option("--set", t->overrides, "Override key=value (sac.batch_size=128, ...)");
+  train->add_option("--stop-after", t->stop_after, "Stop after this many steps (checkpointed)");
+  train->callback([&context, t] {
+    context.action = [&context, t] { return run_train(context.global, *t); };
+  });
+
+  auto e = std::make_shared<EvalArgs>();
+  auto* eval = group->add_subcommand("eval", "Evaluate a policy directory");
+  eval->add_option("--policy", e->policy, "Policy directory (RUN_DIR/policy, RUN_DIR/best)")
+      ->required();
+  eval->add_option("--env", e->env, "Environment (default: the policy's)");
+  eval->add_option("--episodes", e->episodes, "Episodes")->default_val(e->episodes);
+  eval->add_flag("--json", e->json, "Print one JSON document");
+  eval->add_flag("--stochastic", e->stochastic, "Sample actions instead of the mean");
+  eval->add_option("--render", e->render, "Also render the first episode to this GIF");
+  eval->add_option("--camera", e->camera, "distance,azimuth,elevation for --render")
+      ->default_val(e->camera);
+  eval->add_option("--width", e->width, "GIF width")->default_val(e->width);
+  eval->add_option("--height", e->height, "GIF height")->default_val(e->height);
+  eval->callback([&context, e] {
+    context.action = [&context, e] { return run_eval(context.global, *e); };
+  });
+}
+
+}  // namespace clearsight::cli
