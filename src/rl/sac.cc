@@ -38,13 +38,17 @@ struct SacState : torch::nn::Module {
 
 }  // namespace
 
-Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size)
-    : config_(std::move(config)), obs_size_(obs_size), act_size_(act_size) {
+Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size,
+         std::int64_t critic_extra)
+    : config_(std::move(config)),
+      obs_size_(obs_size),
+      act_size_(act_size),
+      critic_extra_(critic_extra) {
   config_.validate();
   target_entropy_ =
       config_.target_entropy == 0.0 ? -static_cast<double>(act_size) : config_.target_entropy;
   actor_ = TanhGaussianActor(obs_size, act_size, config_.hidden);
-  const MlpOptions critic_shape{obs_size + act_size, 1, config_.hidden, "relu"};
+  const MlpOptions critic_shape{obs_size + critic_extra + act_size, 1, config_.hidden, "relu"};
   critic_ = EnsembleMlp(2, critic_shape);
   critic_target_ = EnsembleMlp(2, critic_shape);
   hard_update(*critic_target_, *critic_);
@@ -60,10 +64,17 @@ Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size)
   last_ = {zero, zero, torch::full({}, config_.init_alpha), zero, zero, zero};
 }
 
+torch::Tensor Sac::actor_input(const torch::Tensor& obs) const {
+  return critic_extra_ > 0 && obs.size(-1) == obs_size_ + critic_extra_
+             ? obs.narrow(-1, 0, obs_size_)
+             : obs;
+}
+
 torch::Tensor Sac::act(const torch::Tensor& observations, bool deterministic) {
   torch::NoGradGuard no_grad;
-  if (deterministic) return actor_->mean_action(observations);
-  return actor_->sample(observations).first;
+  const auto obs = actor_input(observations);
+  if (deterministic) return actor_->mean_action(obs);
+  return actor_->sample(obs).first;
 }
 
 double Sac::alpha() const { return log_alpha_.exp().item<double>(); }
@@ -73,7 +84,7 @@ SacMetrics Sac::update(const TransitionBatch& b) {
   torch::Tensor target;
   {
     torch::NoGradGuard no_grad;
-    auto [next_action, next_logp] = actor_->sample(b.next_observations);
+    auto [next_action, next_logp] = actor_->sample(actor_input(b.next_observations));
     auto next_q = critic_target_->forward(torch::cat({b.next_observations, next_action}, 1));
     auto soft_v = std::get<0>(next_q.min(0)) - alpha * next_logp;
     target = b.rewards + config_.gamma * (1.0 - b.terminals) * soft_v;
@@ -88,7 +99,7 @@ SacMetrics Sac::update(const TransitionBatch& b) {
 
   if (updates_ % config_.policy_frequency == 0) {
     for (std::int64_t k = 0; k < config_.policy_frequency; ++k) {
-      auto [action, logp] = actor_->sample(b.observations);
+      auto [action, logp] = actor_->sample(actor_input(b.observations));
       auto q_pi = std::get<0>(critic_->forward(torch::cat({b.observations, action}, 1)).min(0));
       auto actor_loss = (alpha * logp - q_pi).mean();
       compat::zero_grad(*actor_opt_);

@@ -69,7 +69,7 @@ void ReplayBuffer::add(const torch::Tensor& observations, const torch::Tensor& a
   }
 }
 
-const TransitionBatch& ReplayBuffer::sample() {
+TransitionBatch& ReplayBuffer::sample() {
   CS_CHECK_AS(RuntimeError, size_ > 0, "replay buffer: sample() on an empty buffer");
   torch::NoGradGuard no_grad;
   indices_.random_(0, size_);
@@ -79,6 +79,14 @@ const TransitionBatch& ReplayBuffer::sample() {
   torch::index_select_out(batch_.next_observations, next_obs_, 0, indices_);
   torch::index_select_out(batch_.terminals, term_, 0, indices_);
   return batch_;
+}
+
+TransitionBatch ReplayBuffer::sample_n(std::int64_t n) const {
+  CS_CHECK_AS(RuntimeError, size_ > 0, "replay buffer: sample_n() on an empty buffer");
+  torch::NoGradGuard no_grad;
+  const auto idx = torch::randint(size_, {n}, torch::kInt64);
+  return {obs_.index_select(0, idx), act_.index_select(0, idx), rew_.index_select(0, idx),
+          next_obs_.index_select(0, idx), term_.index_select(0, idx)};
 }
 
 torch::Tensor ReplayBuffer::field(const std::string& name) const {

@@ -23,6 +23,7 @@
 #include "clearsight/envs/vector_env.h"
 #include "clearsight/nn/module_io.h"
 #include "clearsight/rl/policy_io.h"
+#include "rl/loop.h"
 #include "clearsight/version.h"
 
 namespace clearsight::rl {
@@ -90,158 +91,8 @@ EvalStats evaluate_policy(Policy& policy, const std::string& env_name, int episo
 
 namespace {
 
-/// Bookkeeping shared by both loops and saved in checkpoints.
-struct LoopState {
-  std::int64_t step = 0;
-  std::int64_t episodes = 0;
-  double best_eval = -std::numeric_limits<double>::infinity();
-  double last_eval = 0.0;
-  std::deque<double> recent_returns;  // Last 20 training episodes.
-
-  Json to_json() const {
-    return {{"step", step},
-            {"episodes", episodes},
-            {"best_eval", std::isfinite(best_eval) ? Json(best_eval) : Json(nullptr)},
-            {"last_eval", last_eval},
-            {"recent_returns", std::vector<double>(recent_returns.begin(), recent_returns.end())}};
-  }
-  void from_json(const Json& j) {
-    step = j.at("step").get<std::int64_t>();
-    episodes = j.at("episodes").get<std::int64_t>();
-    best_eval = j.at("best_eval").is_null() ? -std::numeric_limits<double>::infinity()
-                                            : j.at("best_eval").get<double>();
-    last_eval = j.at("last_eval").get<double>();
-    const auto r = j.at("recent_returns").get<std::vector<double>>();
-    recent_returns.assign(r.begin(), r.end());
-  }
-  void record_episodes(const envs::VectorStep& out) {
-    const auto* lengths = out.episode_lengths.data_ptr<std::int64_t>();
-    const auto* returns = out.episode_returns.data_ptr<float>();
-    for (std::int64_t i = 0; i < out.episode_lengths.size(0); ++i) {
-      if (lengths[i] == 0) continue;
-      ++episodes;
-      recent_returns.push_back(returns[i]);
-      if (recent_returns.size() > 20) recent_returns.pop_front();
-    }
-  }
-  double recent_mean() const {
-    if (recent_returns.empty()) return 0.0;
-    return std::accumulate(recent_returns.begin(), recent_returns.end(), 0.0) /
-           recent_returns.size();
-  }
-};
-
-bool crossed(std::int64_t before, std::int64_t after, std::int64_t every) {
-  return before / every != after / every;
-}
-
-/// The run's own pieces: config, directory, progress, metrics and the evaluation routine.
-class Loop {
- public:
-  Loop(const RlTrainConfig& config, const RunDir& run) : config_(config), run_(run) {}
-
-  void start_progress(std::int64_t from, std::int64_t to) {
-    ProgressOptions options;
-    options.unit = "steps";
-    bar_ = std::make_unique<ProgressBar>(config_.algo + " " + config_.env, to, options);
-    bar_->set(from);
-    start_step_ = from;
-    start_time_ = std::chrono::steady_clock::now();
-  }
-  double steps_per_second(std::int64_t step) const {
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time_).count();
-    return s > 0 ? (step - start_step_) / s : 0.0;
-  }
-  void progress(const LoopState& state) {
-    bar_->set(state.step);
-    bar_->set_postfix(fmt::format("return {:.1f} eval {:.1f}", state.recent_mean(), state.last_eval));
-  }
-  void finish_progress() { bar_->finish(); }
-
-  /// Writes policy/ with the given actor, evaluates it and keeps best/.
-  void evaluate(LoopState& state, const torch::nn::Module& actor, const Json& actor_info,
-                const envs::RunningMeanStd* stats) {
-    Json info = actor_info;
-    info["env"] = config_.env;
-    info["algo"] = config_.algo;
-    info["steps"] = state.step;
-    info["seed"] = config_.seed;
-    info["clearsight_version"] = kVersion;
-    write_checkpoint_dir(run_.path(), "policy", [&](const fs::path& dir) {
-      save_policy(dir, info, actor, stats);
-    });
-    auto policy = load_policy(run_.path() / "policy");
-    const auto eval = evaluate_policy(*policy, config_.env, config_.eval_episodes,
-                                      derive_seed(config_.seed, "eval"), true);
-    state.last_eval = eval.mean();
-    info["eval_return"] = Json{{"mean", eval.mean()}, {"std", eval.stddev()},
-                               {"episodes", config_.eval_episodes}};
-    write_checkpoint_dir(run_.path(), "policy", [&](const fs::path& dir) {
-      save_policy(dir, info, actor, stats);
-    });
-    if (state.last_eval > state.best_eval) {
-      state.best_eval = state.last_eval;
-      write_checkpoint_dir(run_.path(), "best", [&](const fs::path& dir) {
-        save_policy(dir, info, actor, stats);
-      });
-    }
-    const double mean_length =
-        std::accumulate(eval.lengths.begin(), eval.lengths.end(), std::int64_t{0}) /
-        static_cast<double>(eval.lengths.size());
-    run_.log_metrics(Json{{"step", state.step},
-                          {"eval_return", eval.mean()},
-                          {"eval_return_std", eval.stddev()},
-                          {"eval_length", mean_length},
-                          {"best_eval_return", state.best_eval}});
-    log::info("step {}: eval return {:.1f} +- {:.1f} (best {:.1f})", state.step, eval.mean(),
-              eval.stddev(), state.best_eval);
-  }
-
-  void write_summary(const LoopState& state, bool finished) {
-    run_.write_json("summary.json", {{"env", config_.env},
-                                     {"algo", config_.algo},
-                                     {"seed", config_.seed},
-                                     {"steps", state.step},
-                                     {"target_steps", config_.steps},
-                                     {"finished", finished},
-                                     {"episodes", state.episodes},
-                                     {"last_eval_return", state.last_eval},
-                                     {"best_eval_return", state.best_eval},
-                                     {"policy", (run_.path() / "policy").string()},
-                                     {"best_policy", (run_.path() / "best").string()}});
-  }
-
-  const RlTrainConfig& config_;
-  const RunDir& run_;
-
- private:
-  std::unique_ptr<ProgressBar> bar_;
-  std::int64_t start_step_ = 0;
-  std::chrono::steady_clock::time_point start_time_;
-};
-
-void save_common(const fs::path& dir, const LoopState& state, const envs::VectorEnv& venv,
-                 const Json& extra) {
-  Json j = state.to_json();
-  j["envs"] = venv.save_state();
-  j["extra"] = extra;
-  atomic_write(dir / "trainer_state.json", j.dump() + "\n");
-  safetensors::save(dir / "rng.safetensors", {{"torch_cpu", nn::get_rng_state()}});
-}
-
-Json load_common(const fs::path& dir, LoopState& state, envs::VectorEnv& venv) {
-  Json j;
-  try {
-    j = Json::parse(read_file(dir / "trainer_state.json"));
-    state.from_json(j);
-  } catch (const nlohmann::json::exception& e) {
-    CS_THROW(FormatError, "'", (dir / "trainer_state.json").string(), "' is malformed: ",
-             e.what());
-  }
-  venv.load_state(j.at("envs"));
-  nn::set_rng_state(safetensors::File::open(dir / "rng.safetensors").get("torch_cpu"));
-  return j.value("extra", Json::object());
+LoopSettings loop_settings(const RlTrainConfig& c) {
+  return {c.env, c.algo, c.seed, c.steps, c.eval_episodes};
 }
 
 RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::path& resume) {
@@ -267,7 +118,7 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
   }
   const Json actor_info = {{"actor", "tanh_gaussian"}, {"hidden", config.sac.hidden},
                            {"obs_size", obs_size}, {"act_size", act_size}};
-  Loop loop(config, run);
+  Loop loop(loop_settings(config), run);
   const std::int64_t end =
       config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
                             : config.steps;
@@ -370,7 +221,7 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   const Json actor_info = {{"actor", "gaussian"}, {"hidden", pc.hidden},
                            {"obs_size", obs_size}, {"act_size", act_size}};
   const envs::RunningMeanStd* policy_stats = pc.normalize_observations ? &obs_stats : nullptr;
-  Loop loop(config, run);
+  Loop loop(loop_settings(config), run);
   const std::int64_t end =
       config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
                             : config.steps;

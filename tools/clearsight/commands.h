@@ -42,6 +42,8 @@ void add_miner_command(Context& context);
 void add_rl_command(Context& context);
 /// `clearsight demos collect|noise|inspect`.
 void add_demos_command(Context& context);
+/// `clearsight imitate --algo bc|gail|dida`.
+void add_imitate_command(Context& context);
 /// `clearsight selftest`.
 void add_selftest_command(Context& context);
 

@@ -64,8 +64,12 @@ struct SacMetrics {
 /// The SAC learner: networks, optimisers and the update rule.
 class Sac {
  public:
-  /// Builds networks for the given sizes (initialised from torch's default generator).
-  Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size);
+  /// Builds networks for the given sizes (initialised from torch's default generator). The
+  /// critics see critic_extra more observation columns than the actor (e.g. DAC's absorbing-state
+  /// flag): stored observations have obs_size + critic_extra columns, the actor reads the first
+  /// obs_size.
+  Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size,
+      std::int64_t critic_extra = 0);
   /// Actions [N, act] for observations [N, obs]: sampled, or tanh(mean) when deterministic.
   torch::Tensor act(const torch::Tensor& observations, bool deterministic);
   /// One gradient update of the critics (and, every policy_frequency calls, actor and alpha).
@@ -87,7 +91,8 @@ class Sac {
 
  private:
   SacConfig config_;
-  std::int64_t obs_size_, act_size_;
+  std::int64_t obs_size_, act_size_, critic_extra_;
+  torch::Tensor actor_input(const torch::Tensor& obs) const;
   double target_entropy_;
   TanhGaussianActor actor_{nullptr};
   EnsembleMlp critic_{nullptr};

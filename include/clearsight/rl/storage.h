@@ -28,8 +28,11 @@ class ReplayBuffer {
   void add(const torch::Tensor& observations, const torch::Tensor& actions,
            const torch::Tensor& rewards, const torch::Tensor& next_observations,
            const torch::Tensor& terminals);
-  /// Draws batch_size transitions uniformly with replacement (torch's default generator).
-  const TransitionBatch& sample();
+  /// Draws batch_size transitions uniformly with replacement (torch's default generator); the
+  /// batch is scratch space the caller may modify (e.g. relabel rewards).
+  TransitionBatch& sample();
+  /// Draws n transitions uniformly with replacement into freshly allocated tensors.
+  TransitionBatch sample_n(std::int64_t n) const;
   /// Transitions stored.
   std::int64_t size() const { return size_; }
   /// Capacity.

@@ -1,0 +1,56 @@
+// `clearsight imitate` as a user runs it: demonstrations in, a resumable run directory out.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "clearsight/core/atomic_file.h"
+#include "cli_runner.h"
+
+namespace clearsight {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(IntegrationImitateCli, BcGailAndDidaOnCollectedDemos) {
+  testing::TempDir dir;
+  const std::string demos = (dir / "demos.h5").string();
+  auto r = testing::run_cli("--seed 3 demos collect --expert random --env Hopper-v4 --episodes 4 "
+                            "--noise gauss:0.2 --out " + demos,
+                            dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = testing::run_cli("imitate --algo bc --env Hopper-v4 --demos " + demos +
+                           " --steps 50 --out " + (dir / "bc").string() +
+                           " --set 'hidden=[16]' --set eval_every=50 --set eval_episodes=1",
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "bc" / "policy" / "policy.json"));
+
+  const std::string tiny =
+      " --set eval_every=100 --set eval_episodes=1 --set checkpoint_every=100 --set log_every=50"
+      " --set 'sac.hidden=[16]' --set sac.batch_size=16 --set sac.learning_starts=50"
+      " --set 'disc.hidden=[16]' --set disc.batch_size=16";
+  for (const std::string algo : {"gail", "dida"}) {
+    const std::string run = (dir / algo).string();
+    r = testing::run_cli("imitate --algo " + algo + " --env Hopper-v4 --demos " + demos +
+                             " --steps 200 --stop-after 100 --out " + run + tiny,
+                         dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("imitate --resume"), std::string::npos) << r.out;
+    r = testing::run_cli("imitate --resume " + run, dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto summary = nlohmann::json::parse(read_file(fs::path(run) / "summary.json"));
+    EXPECT_EQ(summary["steps"], 200) << algo;
+    EXPECT_EQ(summary["demos_noise"]["spec"], "gauss:0.2") << algo;
+    EXPECT_TRUE(summary.contains("best_eval_normalized")) << algo;
+  }
+
+  r = testing::run_cli("imitate --algo dida --env Swimmer-v4 --demos " + demos + " --steps 10 "
+                       "--out " + (dir / "wrong").string(),
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Hopper-v4"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace clearsight

@@ -1,0 +1,113 @@
+// `clearsight imitate`: imitation from (noisy) demonstrations with BC, GAIL or DIDA, resumable,
+// with evaluation curves and a summary.json in the run directory.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "clearsight/core/config.h"
+#include "clearsight/core/error.h"
+#include "clearsight/il/bc.h"
+#include "clearsight/il/demos.h"
+#include "clearsight/il/imitate.h"
+#include "commands.h"
+
+namespace clearsight::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ImitateArgs {
+  std::string algo = "dida";
+  std::string env = "Hopper-v4";
+  std::string demos;
+  std::int64_t steps = 0;
+  std::string out;
+  std::string resume;
+  std::string config_file;
+  std::vector<std::string> overrides;
+  std::int64_t stop_after = 0;
+};
+
+int run_bc(const GlobalOptions& global, const ImitateArgs& a) {
+  CS_CHECK_AS(ConfigError, !a.out.empty() && a.resume.empty(),
+              "bc trains in minutes and is not resumable: give --out RUN_DIR");
+  config::Json raw = config::Json::object();
+  if (!a.config_file.empty()) raw = config::load_file(a.config_file);
+  raw["seed"] = global.runtime.seed;
+  raw["demos"] = a.demos;
+  if (a.steps > 0) raw["steps"] = a.steps;
+  for (const auto& o : a.overrides) config::apply_override(raw, o);
+  const auto cfg = config::from_json<il::BcConfig>(raw, "bc");
+  const auto demos = il::load_demos(a.demos, a.env);
+  const auto result = il::train_bc(demos, cfg, a.out);
+  std::printf("bc on %s (%lld transitions): validation NLL %.3f, MSE %.4f; eval return %.1f "
+              "(best %.1f)\npolicy: %s/policy\n",
+              a.env.c_str(), static_cast<long long>(result.train_size),
+              result.final_validation_nll, result.final_validation_mse, result.final_eval_return,
+              result.best_eval_return, a.out.c_str());
+  return 0;
+}
+
+int run_imitate(const GlobalOptions& global, const ImitateArgs& a) {
+  start_runtime(global);
+  if (a.algo == "bc") return run_bc(global, a);
+  CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
+              "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
+  il::ImitateConfig cfg;
+  fs::path run_dir;
+  if (!a.resume.empty()) {
+    run_dir = a.resume;
+    CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
+                "' is not an imitation run directory (no config.json)");
+    cfg = config::from_json<il::ImitateConfig>(
+        config::load_file(run_dir / "config.json")["imitate"], "imitate");
+    if (a.steps > 0) cfg.steps = a.steps;
+  } else {
+    run_dir = a.out;
+    config::Json raw = config::Json::object();
+    if (!a.config_file.empty()) raw = config::load_file(a.config_file);
+    raw["algo"] = a.algo;
+    raw["env"] = a.env;
+    raw["demos"] = a.demos;
+    if (a.steps > 0) raw["steps"] = a.steps;
+    raw["seed"] = global.runtime.seed;
+    for (const auto& o : a.overrides) config::apply_override(raw, o);
+    cfg = config::from_json<il::ImitateConfig>(raw, "imitate");
+  }
+  cfg.stop_after = a.stop_after;
+  const auto result = il::imitate(cfg, run_dir);
+  if (!result.finished) {
+    std::printf("stopped at step %lld of %lld; continue with: clearsight imitate --resume %s\n",
+                static_cast<long long>(result.steps), static_cast<long long>(cfg.steps),
+                run_dir.c_str());
+    return 0;
+  }
+  std::printf("%s on %s for %lld steps: last eval return %.1f, best %.1f\nsummary: %s\n",
+              cfg.algo.c_str(), cfg.env.c_str(), static_cast<long long>(result.steps),
+              result.last_eval_return, result.best_eval_return,
+              (run_dir / "summary.json").c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_imitate_command(Context& context) {
+  auto a = std::make_shared<ImitateArgs>();
+  auto* cmd = context.app.add_subcommand(
+      "imitate", "Imitation from demonstrations: bc, gail or dida (resumable)");
+  cmd->add_option("--algo", a->algo, "bc, gail or dida")->default_val(a->algo);
+  cmd->add_option("--env", a->env, "Environment name")->default_val(a->env);
+  cmd->add_option("--demos", a->demos, "Demonstrations file (HDF5, `demos collect`)");
+  cmd->add_option("--steps", a->steps, "Environment steps (bc: gradient steps)");
+  cmd->add_option("--out", a->out, "Run directory (continues it if it holds a checkpoint)");
+  cmd->add_option("--resume", a->resume, "Continue the run in this directory");
+  cmd->add_option("--config", a->config_file, "JSON config file");
+  cmd->add_option("--set", a->overrides, "Override key=value (dida.anchor=false, ...)");
+  cmd->add_option("--stop-after", a->stop_after, "Stop after this many steps (checkpointed)");
+  cmd->callback([&context, a] {
+    context.action = [&context, a] { return run_imitate(context.global, *a); };
+  });
+}
+
+}  // namespace clearsight::cli
