@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clearsight/core/atomic_file.h"
+#include "test_util.h"
 #include "cli_runner.h"
 
 namespace clearsight {
@@ -50,6 +51,36 @@ TEST(IntegrationImitateCli, BcGailAndDidaOnCollectedDemos) {
                        dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Hopper-v4"), std::string::npos) << r.err;
+}
+
+TEST(IntegrationImitateCli, BenchIlSweepResumesAndReports) {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "sweep.json", R"({
+    "env": "Swimmer-v4", "expert": ")" + std::string(CS_SOURCE_DIR) + R"(/assets/experts/swimmer",
+    "episodes": 1, "noise": ["none", "gauss:0.3"], "algos": ["bc", "gail"], "seeds": [0],
+    "steps": 120, "bc_steps": 20,
+    "overrides": {"bc": {"hidden": [8], "eval_every": 20, "eval_episodes": 1},
+                  "gail": {"sac": {"hidden": [8], "batch_size": 8, "learning_starts": 60},
+                           "disc": {"hidden": [8], "batch_size": 8}, "eval_every": 120,
+                           "eval_episodes": 1}}})");
+  const std::string out = (dir / "sweep").string();
+  auto r = testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out,
+                            dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| gail |"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "runs" / "gail-gauss_0.3-s0" / "summary.json"));
+  const auto results = nlohmann::json::parse(read_file(fs::path(out) / "results.json"));
+  EXPECT_EQ(results["bc"]["none"].size(), 1u);
+  // A second invocation finds every run finished and only rebuilds the report.
+  r = testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out +
+                           " --report-only",
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out +
+                           " --set 'algos=[\"bc\",\"airl\"]'",
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown algorithm 'airl'"), std::string::npos) << r.err;
 }
 
 }  // namespace
