@@ -103,14 +103,20 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
   ReplayBuffer buffer(std::min(config.sac.buffer_size, config.steps), obs_size, act_size,
                       config.sac.batch_size);
   LoopState state;
+  // Updates start once the buffer holds learning_starts transitions (random actions before that
+  // on a fresh run; the current policy's after a resume without a stored buffer).
+  std::int64_t updates_from = config.sac.learning_starts;
   if (!resume.empty()) {
     sac.load(resume);
     load_common(resume, state, venv);
     if (fs::exists(resume / "replay.safetensors")) {
       buffer.load(resume / "replay.safetensors");
     } else {
+      updates_from = state.step + config.sac.learning_starts;
       log::warn("checkpoint has no replay buffer (save_buffer was off): the continuation "
-                "refills it and is not identical to an uninterrupted run");
+                "refills it for {} steps with the current policy and is not identical to an "
+                "uninterrupted run",
+                config.sac.learning_starts);
     }
     log::info("resuming {} from step {}", run.path().string(), state.step);
   } else {
@@ -149,7 +155,7 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
     const std::int64_t before = state.step;
     state.step += n;
     state.record_episodes(out);
-    if (state.step >= config.sac.learning_starts) {
+    if (state.step >= updates_from) {
       for (std::int64_t u = 0; u < config.sac.updates_per_step; ++u) {
         metrics = sac.update(buffer.sample());
         have_metrics = true;

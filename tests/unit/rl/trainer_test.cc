@@ -80,6 +80,19 @@ TEST(RlTrainer, SacResumeContinuesIdentically) { expect_exact_resume(tiny_sac(),
 
 TEST(RlTrainer, PpoResumeContinuesIdentically) { expect_exact_resume(tiny_ppo(), 256); }
 
+TEST(RlTrainer, SacResumesWithoutAStoredBuffer) {
+  testing::TempDir dir;
+  auto config = tiny_sac();
+  config.save_buffer = false;
+  config.stop_after = 300;
+  train_rl(config, dir / "run");
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoint" / "replay.safetensors"));
+  config.stop_after = 0;
+  const auto result = train_rl(config, dir / "run");
+  EXPECT_TRUE(result.finished);
+  EXPECT_EQ(result.steps, 600);
+}
+
 TEST(RlTrainer, WritesPolicySummaryAndMetrics) {
   testing::TempDir dir;
   auto config = tiny_sac();
