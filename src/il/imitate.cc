@@ -25,7 +25,12 @@ void ImitateConfig::validate() const {
                                max_demo_transitions >= 0 && stop_after >= 0,
               "imitate: steps, eval_every, eval_episodes, checkpoint_every, log_every and "
               "disc_every must be positive");
-  sac.validate();
+  CS_CHECK_AS(UnknownNameError, generator == "sac" || generator == "ppo", "unknown generator '",
+              generator, "' (valid: sac, ppo)");
+  CS_CHECK_AS(ConfigError, disc_updates_per_rollout >= 1,
+              "imitate: disc_updates_per_rollout must be at least 1");
+  if (generator == "sac") sac.validate();
+  if (generator == "ppo") ppo.validate();
   disc.validate();
   if (algo == "dida") dida.validate();
 }
@@ -70,6 +75,75 @@ void fill_expert(const DemoDataset& demos, std::int64_t limit, bool absorbing,
   }
 }
 
+/// GAIL/DIDA with an on-policy PPO generator: after each rollout the discriminator trains on it
+/// against the demonstrations, then relabels its rewards.
+ImitateResult imitate_with_ppo(const ImitateConfig& config, const DemoDataset& demos,
+                               const Json& noise, const RunDir& run, const fs::path& resume) {
+  const auto env = envs::make_env(config.env);
+  const auto obs_size = env->spec().observation_space.size();
+  const auto act_size = env->spec().action_space.size();
+  CS_CHECK_AS(ShapeError, demos.observation_size() == obs_size && demos.action_size() == act_size,
+              "demonstrations have observation/action sizes ", demos.observation_size(), "/",
+              demos.action_size(), ", ", config.env, " has ", obs_size, "/", act_size);
+  rl::ReplayBuffer expert(demos.size() + 1, obs_size, act_size, config.disc.batch_size);
+  fill_expert(demos, config.max_demo_transitions, /*absorbing=*/false, expert);
+  std::unique_ptr<rl::ReplayBuffer> anchor;
+  if (config.algo == "dida" && config.dida.anchor) {
+    anchor = std::make_unique<rl::ReplayBuffer>(expert.size(), obs_size, act_size,
+                                                config.disc.batch_size);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(config.seed, "anchor"));
+    fill_anchor(expert, torch::randperm(expert.size(), gen, torch::kInt64), *anchor);
+  }
+  rl::ReplayBuffer agent(config.ppo.rollout_steps, obs_size, act_size, config.disc.batch_size);
+  std::unique_ptr<RewardLearner> learner =
+      config.algo == "gail" ? make_gail_reward(config.disc, obs_size, act_size)
+                            : make_dida_reward(config.disc, config.dida, obs_size, act_size);
+  rl::RlTrainConfig rc;
+  rc.env = config.env;
+  rc.algo = "ppo";
+  rc.steps = config.steps;
+  rc.seed = config.seed;
+  rc.num_envs = 1;
+  rc.eval_every = config.eval_every;
+  rc.eval_episodes = config.eval_episodes;
+  rc.checkpoint_every = config.checkpoint_every;
+  rc.log_every = config.log_every;
+  rc.stop_after = config.stop_after;
+  rc.ppo = config.ppo;
+  rl::PpoHooks hooks;
+  hooks.label = config.algo + "-ppo";
+  hooks.relabel = [&](const torch::Tensor& obs, const torch::Tensor& actions,
+                      const torch::Tensor& next, const torch::Tensor& terminated, Json& metrics) {
+    const auto t = obs.size(0), n = obs.size(1);
+    agent.clear();
+    agent.add(obs.reshape({t * n, obs_size}), actions.reshape({t * n, act_size}),
+              torch::zeros({t * n}), next.reshape({t * n, obs_size}),
+              terminated.reshape({t * n}).to(torch::kFloat32));
+    for (std::int64_t k = 0; k < config.disc_updates_per_rollout; ++k) {
+      metrics = learner->update(expert, agent, anchor.get());
+    }
+    rl::TransitionBatch all{obs.reshape({t * n, obs_size}), actions.reshape({t * n, act_size}),
+                            torch::zeros({t * n, 1}), next.reshape({t * n, obs_size}),
+                            terminated.reshape({t * n, 1}).to(torch::kFloat32)};
+    return learner->reward(all).reshape({t, n});
+  };
+  hooks.save = [&](const fs::path& dir) { learner->save(dir); };
+  hooks.load = [&](const fs::path& dir) { learner->load(dir); };
+  const bool normalizable = has_d4rl_reference(config.env);
+  hooks.annotate = [&](Json& record, const rl::EvalStats& eval) {
+    if (normalizable) record["eval_normalized"] = d4rl_normalized_score(config.env, eval.mean());
+  };
+  hooks.summary = {{"demos", config.demos}, {"demos_noise", noise}, {"generator", "ppo"}};
+  const auto r = rl::run_ppo(rc, run, resume, hooks);
+  if (normalizable && r.finished) {
+    auto summary = Json::parse(read_file(run.path() / "summary.json"));
+    summary["last_eval_normalized"] = d4rl_normalized_score(config.env, r.last_eval_return);
+    summary["best_eval_normalized"] = d4rl_normalized_score(config.env, r.best_eval_return);
+    run.write_json("summary.json", summary);
+  }
+  return {r.steps, r.finished, r.last_eval_return, r.best_eval_return};
+}
+
 }  // namespace
 
 ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) {
@@ -90,6 +164,8 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
                     {"demos_noise", noise},
                     {"clearsight_version", kVersion}});
   if (resume.empty()) seed_everything(config.seed);
+
+  if (config.generator == "ppo") return imitate_with_ppo(config, demos, noise, run, resume);
 
   envs::VectorEnv venv(config.env, 1);
   const auto obs_size = venv.spec().observation_space.size();

@@ -205,4 +205,25 @@ inline Json load_common(const fs::path& dir, LoopState& state, envs::VectorEnv& 
   return j.value("extra", Json::object());
 }
 
+/// What an imitation loop adds to PPO's (GAIL with a PPO generator).
+struct PpoHooks {
+  /// Name recorded as the algorithm in policies and summaries (empty: "ppo").
+  std::string label;
+  /// Rewards [T, N] for a finished rollout from raw observations [T, N, obs], executed actions
+  /// [T, N, act], next observations [T, N, obs] and termination flags [T, N]; may add metrics.
+  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
+                              const torch::Tensor&, Json&)>
+      relabel;
+  /// Extra checkpoint contents.
+  std::function<void(const fs::path&)> save, load;
+  /// Added to evaluation records (see Loop::annotate).
+  std::function<void(Json&, const EvalStats&)> annotate;
+  /// Added to summary.json.
+  Json summary = Json::object();
+};
+
+/// PPO's training loop (rl train --algo ppo), with optional imitation hooks.
+RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::path& resume,
+                      const PpoHooks& hooks);
+
 }  // namespace clearsight::rl

@@ -202,7 +202,10 @@ torch::Tensor normalize(envs::RunningMeanStd& stats, const torch::Tensor& obs, b
   return out.to(torch::kFloat32);
 }
 
-RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::path& resume) {
+}  // namespace
+
+RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::path& resume,
+                      const PpoHooks& hooks) {
   const auto& pc = config.ppo;
   envs::VectorEnv venv(config.env, config.num_envs);
   const auto obs_size = venv.spec().observation_space.size();
@@ -216,6 +219,7 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   LoopState state;
   if (!resume.empty()) {
     ppo.load(resume);
+    if (hooks.load) hooks.load(resume);
     const Json extra = load_common(resume, state, venv);
     obs_stats = envs::RunningMeanStd::load(resume / "obs_stats.safetensors");
     return_stats = envs::RunningMeanStd::load(resume / "return_stats.safetensors");
@@ -227,7 +231,10 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   const Json actor_info = {{"actor", "gaussian"}, {"hidden", pc.hidden},
                            {"obs_size", obs_size}, {"act_size", act_size}};
   const envs::RunningMeanStd* policy_stats = pc.normalize_observations ? &obs_stats : nullptr;
-  Loop loop(loop_settings(config), run);
+  LoopSettings settings = loop_settings(config);
+  if (!hooks.label.empty()) settings.algo = hooks.label;
+  Loop loop(settings, run);
+  loop.annotate = hooks.annotate;
   const std::int64_t end =
       config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
                             : config.steps;
@@ -235,6 +242,7 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   auto checkpoint = [&] {
     write_checkpoint_dir(run.path(), "checkpoint", [&](const fs::path& dir) {
       ppo.save(dir);
+      if (hooks.save) hooks.save(dir);
       obs_stats.save(dir / "obs_stats.safetensors");
       return_stats.save(dir / "return_stats.safetensors");
       save_common(dir, state, venv, {{"discounted_returns", discounted}});
@@ -245,57 +253,88 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
                                      : raw.to(torch::kFloat32).clone();
   };
   const std::int64_t per_rollout = pc.rollout_steps * n;
+  auto raw_obs = torch::zeros({pc.rollout_steps, n, obs_size});
+  auto raw_next = torch::zeros({pc.rollout_steps, n, obs_size});
+  auto raw_actions = torch::zeros({pc.rollout_steps, n, act_size});
+  auto env_rewards = torch::zeros({pc.rollout_steps, n});
+  auto terminated = torch::zeros({pc.rollout_steps, n}, torch::kBool);
+  auto bootstrap = torch::zeros({pc.rollout_steps, n}, torch::kFloat64);
   while (state.step < end) {
     const std::int64_t rollout_start = state.step;
+    // Rewards are settled after the rollout, so that an imitation reward can be computed from the
+    // whole rollout (hooks.relabel); normalisation and time-limit bootstraps then follow in
+    // time order, exactly as if applied step by step.
     for (std::int64_t t = 0; t < pc.rollout_steps; ++t) {
-      const auto obs = prepare(venv.observations(), true);
+      raw_obs[t].copy_(venv.observations());
+      const auto obs = prepare(raw_obs[t], true);
       auto [action, logp, value] = ppo.act(obs, false);
-      const auto& out = venv.step(action.clamp(-1.0, 1.0));
-      auto rewards = out.rewards.to(torch::kFloat64).clone();
-      double* r = rewards.data_ptr<double>();
+      const auto executed = action.clamp(-1.0, 1.0);
+      const auto& out = venv.step(executed);
+      raw_actions[t].copy_(executed);
+      raw_next[t].copy_(out.final_observations);
+      env_rewards[t].copy_(out.rewards);
+      terminated[t].copy_(out.terminated);
       const bool* term = out.terminated.data_ptr<bool>();
       const bool* trunc = out.truncated.data_ptr<bool>();
-      if (pc.normalize_rewards) {
-        std::vector<double> ret(static_cast<std::size_t>(n));
-        for (std::int64_t i = 0; i < n; ++i) {
-          discounted[i] = discounted[i] * pc.gamma + r[i];
-          ret[i] = discounted[i];
-        }
-        return_stats.update_batch(ret, n);
-        const double scale = 1.0 / std::sqrt(return_stats.var()[0] + 1e-8);
-        for (std::int64_t i = 0; i < n; ++i) {
-          r[i] = std::clamp(r[i] * scale, -10.0, 10.0);
-          if (term[i] || trunc[i]) discounted[i] = 0.0;
-        }
-      }
       auto dones = torch::zeros({n});
       for (std::int64_t i = 0; i < n; ++i) {
         if (term[i] || trunc[i]) dones[i] = 1.0f;
+        double b = 0.0;
         if (trunc[i] && !term[i]) {
           // A time limit is not a terminal state: bootstrap from the final observation's value.
-          const auto final_obs = prepare(out.final_observations.narrow(0, i, 1), false);
-          r[i] += pc.gamma * ppo.value(final_obs).item<double>();
+          b = ppo.value(prepare(out.final_observations.narrow(0, i, 1), false)).item<double>();
         }
+        bootstrap[t][i] = b;
       }
-      rollout.insert(t, obs, action, logp, value, rewards.to(torch::kFloat32), dones);
+      rollout.insert(t, obs, action, logp, value, torch::zeros({n}), dones);
       const std::int64_t before = state.step;
       state.step += n;
       state.record_episodes(out);
       if (crossed(before, state.step, config.log_every)) loop.progress(state);
     }
+    Json hook_metrics = Json::object();
+    auto rewards = (hooks.relabel ? hooks.relabel(raw_obs, raw_actions, raw_next, terminated,
+                                                  hook_metrics)
+                                  : env_rewards)
+                       .to(torch::kFloat64)
+                       .contiguous();
+    {
+      auto r = rewards.accessor<double, 2>();
+      auto d = rollout.dones.accessor<float, 2>();
+      auto b = bootstrap.accessor<double, 2>();
+      std::vector<double> ret(static_cast<std::size_t>(n));
+      for (std::int64_t t = 0; t < pc.rollout_steps; ++t) {
+        if (pc.normalize_rewards) {
+          for (std::int64_t i = 0; i < n; ++i) {
+            discounted[i] = discounted[i] * pc.gamma + r[t][i];
+            ret[i] = discounted[i];
+          }
+          return_stats.update_batch(ret, n);
+          const double scale = 1.0 / std::sqrt(return_stats.var()[0] + 1e-8);
+          for (std::int64_t i = 0; i < n; ++i) {
+            r[t][i] = std::clamp(r[t][i] * scale, -10.0, 10.0);
+            if (d[t][i] > 0) discounted[i] = 0.0;
+          }
+        }
+        for (std::int64_t i = 0; i < n; ++i) r[t][i] += pc.gamma * b[t][i];
+      }
+    }
+    rollout.rewards.copy_(rewards);
     const auto last_values = ppo.value(prepare(venv.observations(), false));
     rollout.compute_returns(last_values, pc.gamma, pc.gae_lambda);
     const double progress = static_cast<double>(rollout_start) / config.steps;
     const auto m = ppo.update(rollout, std::min(progress, 1.0));
-    run.log_metrics({{"step", state.step},
-                     {"episodes", state.episodes},
-                     {"train_return", state.recent_mean()},
-                     {"steps_per_s", loop.steps_per_second(state.step)},
-                     {"policy_loss", m.policy_loss},
-                     {"value_loss", m.value_loss},
-                     {"entropy", m.entropy},
-                     {"approx_kl", m.approx_kl},
-                     {"clip_fraction", m.clip_fraction}});
+    Json record{{"step", state.step},
+                {"episodes", state.episodes},
+                {"train_return", state.recent_mean()},
+                {"steps_per_s", loop.steps_per_second(state.step)},
+                {"policy_loss", m.policy_loss},
+                {"value_loss", m.value_loss},
+                {"entropy", m.entropy},
+                {"approx_kl", m.approx_kl},
+                {"clip_fraction", m.clip_fraction}};
+    record.update(hook_metrics);
+    run.log_metrics(record);
     if (crossed(rollout_start, state.step, config.eval_every) || state.step >= config.steps) {
       loop.evaluate(state, *ppo.actor(), actor_info, policy_stats);
     }
@@ -308,11 +347,9 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   checkpoint();
   loop.finish_progress();
   const bool finished = state.step >= config.steps;
-  loop.write_summary(state, finished);
+  loop.write_summary(state, finished, hooks.summary);
   return {state.step, finished, state.last_eval, state.best_eval};
 }
-
-}  // namespace
 
 RlTrainResult train_rl(const RlTrainConfig& requested, const fs::path& run_path) {
   const RunDir run = RunDir::at(run_path);
@@ -328,7 +365,7 @@ RlTrainResult train_rl(const RlTrainConfig& requested, const fs::path& run_path)
   Json recorded = {{"rl", clearsight::config::to_json(config)}, {"clearsight_version", kVersion}};
   run.write_config(recorded);
   if (resume.empty()) seed_everything(config.seed);
-  return config.algo == "sac" ? run_sac(config, run, resume) : run_ppo(config, run, resume);
+  return config.algo == "sac" ? run_sac(config, run, resume) : run_ppo(config, run, resume, {});
 }
 
 }  // namespace clearsight::rl

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "clearsight/il/adversarial.h"
+#include "clearsight/rl/ppo.h"
 #include "clearsight/rl/sac.h"
 
 namespace clearsight::il {
@@ -27,13 +28,18 @@ struct ImitateConfig {
   std::int64_t log_every = 1000;
   /// Not recorded: stop (with a checkpoint) after this many steps of this invocation.
   std::int64_t stop_after = 0;
-  /// DAC's absorbing-state treatment of terminal transitions.
+  /// The generator: "sac" (off-policy, DAC-style) or "ppo" (on-policy, the original GAIL).
+  std::string generator = "sac";
+  /// DAC's absorbing-state treatment of terminal transitions (SAC generator only).
   bool absorbing = true;
+  /// Discriminator updates per PPO rollout (PPO generator only).
+  std::int64_t disc_updates_per_rollout = 10;
   /// Environment steps between discriminator updates.
   std::int64_t disc_every = 1;
   /// Use at most this many demonstration transitions (0: all).
   std::int64_t max_demo_transitions = 0;
   rl::SacConfig sac;
+  rl::PpoConfig ppo;
   DiscriminatorConfig disc;
   DidaConfig dida;
 
@@ -49,10 +55,13 @@ struct ImitateConfig {
     v("eval_episodes", eval_episodes, "episodes per evaluation");
     v("checkpoint_every", checkpoint_every, "steps between checkpoints");
     v("log_every", log_every, "steps between metrics records");
+    v("generator", generator, "sac or ppo");
     v("absorbing", absorbing, "absorbing-state handling of terminal transitions (DAC)");
+    v("disc_updates_per_rollout", disc_updates_per_rollout, "discriminator updates per rollout");
     v("disc_every", disc_every, "environment steps per discriminator update");
     v("max_demo_transitions", max_demo_transitions, "cap on demonstration transitions (0: all)");
     v("sac", sac, "generator (SAC) settings");
+    v("ppo", ppo, "generator (PPO) settings");
     v("disc", disc, "discriminator settings");
     v("dida", dida, "DIDA settings (algo dida)");
   }

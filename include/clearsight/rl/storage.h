@@ -33,6 +33,8 @@ class ReplayBuffer {
   TransitionBatch& sample();
   /// Draws n transitions uniformly with replacement into freshly allocated tensors.
   TransitionBatch sample_n(std::int64_t n) const;
+  /// Forgets every stored transition (storage is kept).
+  void clear() { position_ = size_ = 0; }
   /// Transitions stored.
   std::int64_t size() const { return size_; }
   /// Capacity.

@@ -49,10 +49,16 @@ ImitateConfig tiny(const std::string& algo, const fs::path& demos) {
   return c;
 }
 
-void expect_exact_resume(const std::string& algo) {
+void expect_exact_resume(const std::string& algo, const std::string& generator = "sac") {
   testing::TempDir dir;
   const auto demos = make_demos(dir);
-  const auto config = tiny(algo, demos);
+  auto config = tiny(algo, demos);
+  config.generator = generator;
+  config.ppo.hidden = {16};
+  config.ppo.rollout_steps = 50;
+  config.ppo.minibatch_size = 25;
+  config.ppo.epochs = 2;
+  config.disc_updates_per_rollout = 3;
   const auto straight = imitate(config, dir / "straight");
   EXPECT_TRUE(straight.finished);
   auto first = config;
@@ -71,6 +77,10 @@ TEST(IlImitate, GailResumesExactly) { expect_exact_resume("gail"); }
 
 TEST(IlImitate, DidaResumesExactly) { expect_exact_resume("dida"); }
 
+TEST(IlImitate, GailWithPpoGeneratorResumesExactly) { expect_exact_resume("gail", "ppo"); }
+
+TEST(IlImitate, DidaWithPpoGeneratorResumesExactly) { expect_exact_resume("dida", "ppo"); }
+
 TEST(IlImitate, ClearErrors) {
   testing::TempDir dir;
   const auto demos = make_demos(dir);
@@ -79,6 +89,9 @@ TEST(IlImitate, ClearErrors) {
   EXPECT_THROW(imitate(c, dir / "a"), ConfigError);  // Demonstrations of another environment.
   c = tiny("airl", demos);
   EXPECT_THROW(imitate(c, dir / "b"), UnknownNameError);
+  c = tiny("gail", demos);
+  c.generator = "trpo";
+  EXPECT_THROW(imitate(c, dir / "d"), UnknownNameError);
   c = tiny("gail", dir / "missing.h5");
   EXPECT_THROW(imitate(c, dir / "c"), IoError);
 }
