@@ -113,7 +113,7 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
       buffer.load(resume / "replay.safetensors");
     } else {
       updates_from = state.step + config.sac.learning_starts;
-      log::warn("checkpoint has no replay buffer (save_buffer was off): the continuation "
+      log::warn("checkpoint has no replay buffer (save_buffer off, or removed): the continuation "
                 "refills it for {} steps with the current policy and is not identical to an "
                 "uninterrupted run",
                 config.sac.learning_starts);
