@@ -7,6 +7,7 @@
 #include <string>
 
 #include "clearsight/core/runtime.h"
+#include "clearsight/envs/render.h"
 
 namespace clearsight::cli {
 
@@ -24,6 +25,9 @@ struct Context {
   /// The action chosen by the parsed command line; returns the exit code.
   std::function<int()>& action;
 };
+
+/// Parses a --camera value "distance,azimuth,elevation"; throws ConfigError.
+envs::CameraPose parse_camera(const std::string& text);
 
 /// Runs init_runtime with the global options (each command calls it before heavy work).
 void start_runtime(const GlobalOptions& global);

@@ -39,17 +39,6 @@ std::pair<int, int> parse_pixels(const std::string& text) {
   return {width, height};
 }
 
-envs::CameraPose parse_camera(const std::string& text) {
-  const auto parts = split(text, ',');
-  CS_CHECK_AS(ConfigError, parts.size() == 3, "--camera expects distance,azimuth,elevation, got '",
-              text, "'");
-  try {
-    return {std::stod(parts[0]), std::stod(parts[1]), std::stod(parts[2])};
-  } catch (const std::exception&) {
-    CS_THROW(ConfigError, "--camera expects three numbers, got '", text, "'");
-  }
-}
-
 std::string format_stats(const json& stats) {
   if (stats.is_null()) return "-";
   char line[160];

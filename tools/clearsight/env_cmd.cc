@@ -14,6 +14,20 @@
 #include "commands.h"
 
 namespace clearsight::cli {
+
+envs::CameraPose parse_camera(const std::string& text) {
+  const auto parts = split(text, ',');
+  CS_CHECK_AS(ConfigError, parts.size() == 3, "--camera expects distance,azimuth,elevation, got '",
+              text, "'");
+  envs::CameraPose pose;
+  try {
+    pose = {std::stod(parts[0]), std::stod(parts[1]), std::stod(parts[2])};
+  } catch (const std::exception&) {
+    CS_THROW(ConfigError, "--camera expects three numbers, got '", text, "'");
+  }
+  return pose;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -36,19 +50,6 @@ void choose_action(const std::string& policy, const envs::Box& space, RngEngine&
       action[i] = std::uniform_real_distribution<double>(space.low[i], space.high[i])(rng);
     }
   }
-}
-
-envs::CameraPose parse_camera(const std::string& text) {
-  const auto parts = split(text, ',');
-  CS_CHECK_AS(ConfigError, parts.size() == 3, "--camera expects distance,azimuth,elevation, got '",
-              text, "'");
-  envs::CameraPose pose;
-  try {
-    pose = {std::stod(parts[0]), std::stod(parts[1]), std::stod(parts[2])};
-  } catch (const std::exception&) {
-    CS_THROW(ConfigError, "--camera expects three numbers, got '", text, "'");
-  }
-  return pose;
 }
 
 int run_list(bool as_json) {

@@ -86,17 +86,6 @@ struct EvalArgs {
   int height = 128;
 };
 
-envs::CameraPose camera_pose(const std::string& text) {
-  const auto parts = split(text, ',');
-  CS_CHECK_AS(ConfigError, parts.size() == 3, "--camera expects distance,azimuth,elevation, got '",
-              text, "'");
-  try {
-    return {std::stod(parts[0]), std::stod(parts[1]), std::stod(parts[2])};
-  } catch (const std::exception&) {
-    CS_THROW(ConfigError, "--camera expects three numbers, got '", text, "'");
-  }
-}
-
 void render_episode(rl::Policy& policy, const EvalArgs& a, std::uint64_t seed) {
   const fs::path out(a.render);
   CS_CHECK_AS(ConfigError, to_lower(out.extension().string()) == ".gif",
@@ -104,7 +93,7 @@ void render_episode(rl::Policy& policy, const EvalArgs& a, std::uint64_t seed) {
   envs::PixelOptions options;
   options.render.width = a.width;
   options.render.height = a.height;
-  options.camera = camera_pose(a.camera);
+  options.camera = parse_camera(a.camera);
   envs::PixelEnv env(envs::make_mujoco_env(policy.env_name()), options);
   std::vector<std::uint8_t> pixels(env.observation_bytes());
   std::vector<double> obs(static_cast<std::size_t>(policy.observation_size()));
