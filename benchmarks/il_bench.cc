@@ -56,12 +56,20 @@ void BM_RewardUpdate(benchmark::State& state) {
   if (state.range(0) < 0) {
     learner = il::make_gail_reward(disc, kObs, kAct);
   } else {
-    learner = il::make_dida_reward(disc, dida_variant(static_cast<int>(state.range(0))), kObs, kAct);
+    learner =
+        il::make_dida_reward(disc, dida_variant(static_cast<int>(state.range(0))), kObs, kAct);
   }
   for (auto _ : state) benchmark::DoNotOptimize(learner->update(expert, agent, &anchor));
 }
-BENCHMARK(BM_RewardUpdate)->Arg(-1)->Arg(0)->Arg(1)->Arg(2)->Arg(3)
-    ->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+BENCHMARK(BM_RewardUpdate)
+    ->Arg(-1)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(3)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0)
+    ->UseRealTime();
 
 void BM_Imitate(benchmark::State& state) {
   for (auto _ : state) {
@@ -85,8 +93,7 @@ void BM_Imitate(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kSteps);
 }
-BENCHMARK(BM_Imitate)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1)
-    ->UseRealTime();
+BENCHMARK(BM_Imitate)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 

@@ -33,8 +33,8 @@ void BM_SacUpdate(benchmark::State& state) {
   torch::manual_seed(0);
   rl::Sac sac(rl::SacConfig{}, kObs, kAct);
   rl::ReplayBuffer buffer(20000, kObs, kAct, 256);
-  buffer.add(torch::randn({20000, kObs}), torch::rand({20000, kAct}) * 2 - 1,
-             torch::randn({20000}), torch::randn({20000, kObs}), torch::zeros({20000}));
+  buffer.add(torch::randn({20000, kObs}), torch::rand({20000, kAct}) * 2 - 1, torch::randn({20000}),
+             torch::randn({20000, kObs}), torch::zeros({20000}));
   for (auto _ : state) {
     auto m = sac.update(buffer.sample());
     benchmark::DoNotOptimize(m.critic_loss);
@@ -99,8 +99,12 @@ int main(int argc, char** argv) {
   const fs::path dir = fs::temp_directory_path() / ("cs_bench_rl_" + std::to_string(getpid()));
   g_actor = rl::TanhGaussianActor(kObs, kAct, std::vector<std::int64_t>{256, 256});
   rl::save_policy(dir / "policy",
-                  {{"env", "Hopper-v4"}, {"algo", "sac"}, {"actor", "tanh_gaussian"},
-                   {"hidden", {256, 256}}, {"obs_size", kObs}, {"act_size", kAct}},
+                  {{"env", "Hopper-v4"},
+                   {"algo", "sac"},
+                   {"actor", "tanh_gaussian"},
+                   {"hidden", {256, 256}},
+                   {"obs_size", kObs},
+                   {"act_size", kAct}},
                   *g_actor, nullptr);
   g_policy = rl::load_policy(dir / "policy");
 
@@ -115,8 +119,7 @@ int main(int argc, char** argv) {
   const auto py_sac = bench::run_python(python, (script_dir / "rl_sac.py").string(), "",
                                         {"python_sac_seconds_per_update"});
   const auto py_ppo = bench::run_python(python, (script_dir / "rl_ppo.py").string(),
-                                        std::to_string(kPpoSteps),
-                                        {"python_ppo_seconds_per_step"});
+                                        std::to_string(kPpoSteps), {"python_ppo_seconds_per_step"});
   std::printf("\n%-44s %10.1f updates/s\n", "SAC update (ClearSight, Hopper sizes)", 1 / sac);
   if (py_sac.count("python_sac_seconds_per_update")) {
     const double p = py_sac.at("python_sac_seconds_per_update");
@@ -129,8 +132,8 @@ int main(int argc, char** argv) {
     std::printf("%-44s %10.1f steps/s  ClearSight/Python %.2fx\n",
                 "PPO train (PyTorch Python, no physics)", 1 / p, p / ppo);
   }
-  std::printf("%-44s %10.2f us  (%.2fx the raw forward)\n", "policy act, batch 1 (std::span in/out)",
-              act * 1e6, act / raw);
+  std::printf("%-44s %10.2f us  (%.2fx the raw forward)\n",
+              "policy act, batch 1 (std::span in/out)", act * 1e6, act / raw);
   std::printf("%-44s %10.2f us\n", "raw LibTorch actor forward, batch 1", raw * 1e6);
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -229,10 +229,11 @@ void MujocoEnv::load_state(std::string_view state) {
   std::string tag;
   int nq = -1, nv = -1, na = -1, nu = -1, steps = -1;
   header >> tag >> nq >> nv >> na >> nu >> steps;
-  CS_CHECK_AS(FormatError, tag == kStateTag && nq == m->nq && nv == m->nv && na == m->na &&
-                               nu == m->nu && steps >= 0,
-              "saved state does not fit environment '", spec_.name, "' (expected ", kStateTag,
-              " with nq=", m->nq, " nv=", m->nv, ")");
+  CS_CHECK_AS(
+      FormatError,
+      tag == kStateTag && nq == m->nq && nv == m->nv && na == m->na && nu == m->nu && steps >= 0,
+      "saved state does not fit environment '", spec_.name, "' (expected ", kStateTag,
+      " with nq=", m->nq, " nv=", m->nv, ")");
   const std::size_t count =
       1 + 2 * static_cast<std::size_t>(nv) + nq + na + nu + 16 * static_cast<std::size_t>(m->nbody);
   const std::size_t bytes = count * sizeof(mjtNum);

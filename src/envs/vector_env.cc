@@ -130,8 +130,8 @@ nlohmann::json VectorEnv::save_state() const {
 void VectorEnv::load_state(const nlohmann::json& state) {
   try {
     CS_CHECK_AS(FormatError, state.at("env").get<std::string>() == spec().name,
-                "vector environment state is for '", state.at("env").get<std::string>(),
-                "', not '", spec().name, "'");
+                "vector environment state is for '", state.at("env").get<std::string>(), "', not '",
+                spec().name, "'");
     const auto& envs = state.at("envs");
     const auto returns = state.at("returns").get<std::vector<double>>();
     const auto lengths = state.at("lengths").get<std::vector<std::int64_t>>();
@@ -141,8 +141,7 @@ void VectorEnv::load_state(const nlohmann::json& state) {
                     static_cast<int>(returns.size()) == size() &&
                     static_cast<int>(lengths.size()) == size() &&
                     static_cast<std::int64_t>(obs.size()) == size() * obs_size_,
-                "vector environment state holds ", envs.size(), " environments, expected ",
-                size());
+                "vector environment state holds ", envs.size(), " environments, expected ", size());
     for (int i = 0; i < size(); ++i) envs_[i]->load_state(from_hex(envs[i].get<std::string>()));
     running_returns_ = returns;
     running_lengths_ = lengths;

@@ -49,7 +49,8 @@ torch::Tensor mine_bound(rl::Mlp& t, const torch::Tensor& z, const torch::Tensor
   const auto joint = t->forward(torch::cat({z, d}, 1));
   const auto shuffled = d.index_select(0, torch::randperm(n, torch::kInt64));
   const auto marginal = t->forward(torch::cat({z, shuffled}, 1));
-  return joint.mean() - (torch::logsumexp(marginal.flatten(), 0) - std::log(static_cast<double>(n)));
+  return joint.mean() -
+         (torch::logsumexp(marginal.flatten(), 0) - std::log(static_cast<double>(n)));
 }
 
 struct Holder : torch::nn::Module {
@@ -127,8 +128,8 @@ torch::Tensor discriminator_input(const std::string& kind, const torch::Tensor& 
 GailReward::GailReward(DiscriminatorConfig config, std::int64_t obs_size, std::int64_t act_size)
     : config_(std::move(config)) {
   config_.validate();
-  net_ = rl::Mlp(rl::MlpOptions{input_size(config_.input, obs_size, act_size), 1, config_.hidden,
-                                "tanh"});
+  net_ = rl::Mlp(
+      rl::MlpOptions{input_size(config_.input, obs_size, act_size), 1, config_.hidden, "tanh"});
   optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(),
                                                     torch::optim::AdamOptions(config_.lr));
 }
@@ -141,10 +142,10 @@ torch::Tensor GailReward::logits(const rl::TransitionBatch& b) {
 Json GailReward::update(rl::ReplayBuffer& expert, rl::ReplayBuffer& agent, rl::ReplayBuffer*) {
   const auto e = expert.sample_n(config_.batch_size);
   const auto a = agent.sample_n(config_.batch_size);
-  const auto xe = discriminator_input(config_.input, e.observations, e.actions,
-                                      e.next_observations);
-  const auto xa = discriminator_input(config_.input, a.observations, a.actions,
-                                      a.next_observations);
+  const auto xe =
+      discriminator_input(config_.input, e.observations, e.actions, e.next_observations);
+  const auto xa =
+      discriminator_input(config_.input, a.observations, a.actions, a.next_observations);
   const auto le = net_->forward(xe), la = net_->forward(xa);
   auto loss = logistic_loss(le, la);
   torch::Tensor gp = torch::zeros({});
@@ -184,16 +185,15 @@ DidaReward::DidaReward(DiscriminatorConfig config, DidaConfig dida, std::int64_t
   dida_.validate();
   const auto f = dida_.feature_size;
   encoder_ = rl::Mlp(rl::MlpOptions{obs_size, f, dida_.encoder_hidden, "relu"});
-  policy_ = rl::Mlp(rl::MlpOptions{input_size(config_.input, f, act_size), 1, config_.hidden,
-                                   "tanh"});
+  policy_ =
+      rl::Mlp(rl::MlpOptions{input_size(config_.input, f, act_size), 1, config_.hidden, "tanh"});
   noise_ = rl::Mlp(rl::MlpOptions{f, 1, dida_.noise_hidden, "relu"});
   mine_ = rl::Mlp(rl::MlpOptions{f + 1, 1, dida_.mine_hidden, "relu"});
   std::vector<torch::Tensor> params = encoder_->parameters();
   for (const auto& m : {policy_, noise_}) {
     for (auto& p : m->parameters()) params.push_back(p);
   }
-  optimizer_ =
-      std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config_.lr));
+  optimizer_ = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config_.lr));
   mine_optimizer_ = std::make_unique<torch::optim::Adam>(mine_->parameters(),
                                                          torch::optim::AdamOptions(config_.lr));
 }
@@ -240,18 +240,18 @@ DidaLosses DidaReward::losses(const rl::TransitionBatch& e, const rl::Transition
   double rate = 1.0;
   if (use_anchor) {
     rate = dida_.self_adaptive_rate
-               ? dida_.min_rate + (1.0 - dida_.min_rate) *
-                                      std::clamp(2.0 * (1.0 - accuracy_), 0.0, 1.0)
+               ? dida_.min_rate +
+                     (1.0 - dida_.min_rate) * std::clamp(2.0 * (1.0 - accuracy_), 0.0, 1.0)
                : dida_.fixed_rate;
   }
   out.agent_rate = rate;
-  const std::int64_t n_agent =
-      std::clamp<std::int64_t>(std::llround(rate * keep), 1, keep);
+  const std::int64_t n_agent = std::clamp<std::int64_t>(std::llround(rate * keep), 1, keep);
   const auto agent_rows = out.selected.narrow(0, 0, n_agent);
 
   auto pick = [&](const torch::Tensor& z, const rl::TransitionBatch& b, const torch::Tensor& rows) {
-    const auto obs_next = config_.input == "ss" ? features(b.next_observations.index_select(0, rows))
-                                                : torch::Tensor();
+    const auto obs_next = config_.input == "ss"
+                              ? features(b.next_observations.index_select(0, rows))
+                              : torch::Tensor();
     const auto zr = z.index_select(0, rows);
     if (config_.input == "ss") return torch::cat({zr, obs_next}, 1);
     return discriminator_input(config_.input, zr, b.actions.index_select(0, rows), torch::Tensor());
@@ -267,9 +267,9 @@ DidaLosses DidaReward::losses(const rl::TransitionBatch& e, const rl::Transition
   out.policy_loss = logistic_loss(l_expert, l_negative);
   if (config_.gradient_penalty > 0) {
     out.policy_loss =
-        out.policy_loss + gradient_penalty([&](const torch::Tensor& x) { return policy_->forward(x); },
-                                           x_expert, x_negative, config_.gradient_penalty,
-                                           config_.gp_center);
+        out.policy_loss +
+        gradient_penalty([&](const torch::Tensor& x) { return policy_->forward(x); }, x_expert,
+                         x_negative, config_.gradient_penalty, config_.gp_center);
   }
 
   if (dida_.mi_constraint) {
@@ -277,7 +277,8 @@ DidaLosses DidaReward::losses(const rl::TransitionBatch& e, const rl::Transition
     const auto z_noisy = use_anchor ? torch::cat({z_expert, z_anchor}) : z_expert;
     const auto z_clean = z_agent.index_select(0, out.selected);
     const auto z = torch::cat({z_noisy, z_clean});
-    const auto d = torch::cat({torch::ones({z_noisy.size(0), 1}), torch::zeros({z_clean.size(0), 1})});
+    const auto d =
+        torch::cat({torch::ones({z_noisy.size(0), 1}), torch::zeros({z_clean.size(0), 1})});
     out.mi_estimate = mine_bound(mine_, z, d);
   }
   return out;
@@ -310,11 +311,13 @@ Json DidaReward::update(rl::ReplayBuffer& expert, rl::ReplayBuffer& agent,
     // The statistics network maximises the bound on frozen features; the multiplier rises while
     // the estimate exceeds the allowed information.
     const double mi = l.mi_estimate.item<double>();
-    const auto z_noisy = use_anchor ? torch::cat({features(e.observations), features(n.observations)})
-                                    : features(e.observations);
+    const auto z_noisy = use_anchor
+                             ? torch::cat({features(e.observations), features(n.observations)})
+                             : features(e.observations);
     const auto z_clean = features(a.observations.index_select(0, l.selected));
     const auto z = torch::cat({z_noisy, z_clean}).detach();
-    const auto d = torch::cat({torch::ones({z_noisy.size(0), 1}), torch::zeros({z_clean.size(0), 1})});
+    const auto d =
+        torch::cat({torch::ones({z_noisy.size(0), 1}), torch::zeros({z_clean.size(0), 1})});
     compat::zero_grad(*mine_optimizer_);
     (-mine_bound(mine_, z, d)).backward();
     mine_optimizer_->step();

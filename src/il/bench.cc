@@ -34,12 +34,13 @@ void BenchIlConfig::validate() const {
   CS_CHECK_AS(UnknownNameError, std::find(names.begin(), names.end(), env) != names.end(),
               "unknown environment '", env, "' (valid: ", join(names, ", "), ")");
   for (const auto& a : algos) {
-    CS_CHECK_AS(UnknownNameError, a == "bc" || a == "gail" || a == "dida", "unknown algorithm '",
-                a, "' (valid: bc, gail, dida)");
+    CS_CHECK_AS(UnknownNameError, a == "bc" || a == "gail" || a == "dida", "unknown algorithm '", a,
+                "' (valid: bc, gail, dida)");
   }
   for (const auto& n : noise) NoiseSpec::parse(n);
-  CS_CHECK_AS(ConfigError, episodes >= 1 && steps > 0 && bc_steps > 0 && !seeds.empty() &&
-                               !algos.empty() && !noise.empty(),
+  CS_CHECK_AS(ConfigError,
+              episodes >= 1 && steps > 0 && bc_steps > 0 && !seeds.empty() && !algos.empty() &&
+                  !noise.empty(),
               "bench-il: episodes, steps, bc_steps must be positive and the lists non-empty");
   CS_CHECK_AS(ConfigError, overrides.is_object(), "bench-il: overrides must be an object");
 }
@@ -117,8 +118,7 @@ void bench_il(const BenchIlConfig& config, const fs::path& out, bool report_only
     for (const auto& algo : config.algos) {
       for (const auto seed : config.seeds) {
         ++index;
-        const fs::path run =
-            out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
+        const fs::path run = out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
         if (report_only || finished(run)) continue;
         log::info("bench-il run {}/{}: {} on {} demos, seed {}", index, total, algo, noise, seed);
         Json raw = config.overrides.value(algo, Json::object());
@@ -144,13 +144,15 @@ void bench_il(const BenchIlConfig& config, const fs::path& out, bool report_only
   std::ostringstream md;
   md << "# Imitation benchmark: " << config.env << "\n\n"
      << "Demonstrations: " << config.episodes << " episodes of `" << config.expert
-     << "`; noise applied to the observations after collection. Algorithms run "
-     << config.steps << " environment steps (BC: " << config.bc_steps
-     << " gradient steps); seeds " << join([&] {
-          std::vector<std::string> s;
-          for (auto x : config.seeds) s.push_back(std::to_string(x));
-          return s;
-        }(), ", ")
+     << "`; noise applied to the observations after collection. Algorithms run " << config.steps
+     << " environment steps (BC: " << config.bc_steps << " gradient steps); seeds "
+     << join(
+            [&] {
+              std::vector<std::string> s;
+              for (auto x : config.seeds) s.push_back(std::to_string(x));
+              return s;
+            }(),
+            ", ")
      << ". Cells: final evaluation return, mean ± sample std over seeds"
      << (normalized ? " (D4RL-normalised scores in the second table)" : "") << ".\n\n";
   md << "| algorithm |";

@@ -20,9 +20,9 @@ void ImitateConfig::validate() const {
   CS_CHECK_AS(UnknownNameError, std::find(names.begin(), names.end(), env) != names.end(),
               "unknown environment '", env, "' (valid: ", join(names, ", "), ")");
   CS_CHECK_AS(ConfigError, !demos.empty(), "imitate: a demonstrations file is required (--demos)");
-  CS_CHECK_AS(ConfigError, steps > 0 && eval_every > 0 && eval_episodes >= 1 &&
-                               checkpoint_every > 0 && log_every > 0 && disc_every >= 1 &&
-                               max_demo_transitions >= 0 && stop_after >= 0,
+  CS_CHECK_AS(ConfigError,
+              steps > 0 && eval_every > 0 && eval_episodes >= 1 && checkpoint_every > 0 &&
+                  log_every > 0 && disc_every >= 1 && max_demo_transitions >= 0 && stop_after >= 0,
               "imitate: steps, eval_every, eval_episodes, checkpoint_every, log_every and "
               "disc_every must be positive");
   CS_CHECK_AS(UnknownNameError, generator == "sac" || generator == "ppo", "unknown generator '",
@@ -158,8 +158,8 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
   config.validate();
   const DemoDataset demos = load_demos(config.demos, config.env);
   // The noise spec is recorded in the file as JSON text; keep it structured in our records.
-  const Json noise = Json::accept(demos.meta.noise) ? Json::parse(demos.meta.noise)
-                                                    : Json(demos.meta.noise);
+  const Json noise =
+      Json::accept(demos.meta.noise) ? Json::parse(demos.meta.noise) : Json(demos.meta.noise);
   run.write_config({{"imitate", clearsight::config::to_json(config)},
                     {"demos_noise", noise},
                     {"clearsight_version", kVersion}});
@@ -210,11 +210,10 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
     if (normalizable) record["eval_normalized"] = d4rl_normalized_score(config.env, eval.mean());
   };
   const Json actor_info = {{"actor", "tanh_gaussian"}, {"hidden", config.sac.hidden},
-                           {"obs_size", obs_size}, {"act_size", act_size},
-                           {"demos", config.demos}, {"demos_noise", noise}};
-  const std::int64_t end = config.stop_after > 0
-                               ? std::min(config.steps, state.step + config.stop_after)
-                               : config.steps;
+                           {"obs_size", obs_size},     {"act_size", act_size},
+                           {"demos", config.demos},    {"demos_noise", noise}};
+  const std::int64_t end =
+      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after) : config.steps;
   loop.start_progress(state.step, config.steps);
   auto obs = torch::zeros({1, obs_size});
   auto random_actions = torch::zeros({1, act_size});
@@ -241,8 +240,8 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
     if (config.absorbing) {
       const auto next = terminated ? absorbing_row : with_flag(out.final_observations, true);
       agent.add(with_flag(obs, true), actions, out.rewards, next, torch::zeros({1}));
-      if (terminated) agent.add(absorbing_row, zero_action, torch::zeros({1}), absorbing_row,
-                                torch::zeros({1}));
+      if (terminated)
+        agent.add(absorbing_row, zero_action, torch::zeros({1}), absorbing_row, torch::zeros({1}));
     } else {
       agent.add(obs, actions, out.rewards, out.final_observations,
                 out.terminated.to(torch::kFloat32));

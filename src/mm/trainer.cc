@@ -14,8 +14,8 @@
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/mm/data.h"
-#include "clearsight/nn/module_io.h"
 #include "clearsight/mm/presets.h"
+#include "clearsight/nn/module_io.h"
 
 namespace clearsight::mm {
 

@@ -1,7 +1,7 @@
 #include "clearsight/nn/module_io.h"
 
-#include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
 
 #include <mutex>
 #include <set>
@@ -45,8 +45,8 @@ void load_parameters(torch::nn::Module& module, const std::filesystem::path& pat
     CS_CHECK_AS(FormatError, file.contains(name), "'", path.string(), "' lacks tensor '", name,
                 "'");
     const auto loaded = file.get(name, t.sizes().vec());
-    CS_CHECK_AS(NumericError, torch::isfinite(loaded.to(torch::kFloat64)).all().item<bool>(),
-                "'", path.string(), "': tensor '", name, "' holds NaN or Inf");
+    CS_CHECK_AS(NumericError, torch::isfinite(loaded.to(torch::kFloat64)).all().item<bool>(), "'",
+                path.string(), "': tensor '", name, "' holds NaN or Inf");
     t.copy_(loaded);
   }
 }
@@ -67,8 +67,8 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const std::filesystem::p
     archive.load_from(stream);
     optimizer.load(archive);
   } catch (const c10::Error& e) {
-    CS_THROW(FormatError, "optimiser state '", path.string(), "' is corrupt: ",
-             e.what_without_backtrace());
+    CS_THROW(FormatError, "optimiser state '", path.string(),
+             "' is corrupt: ", e.what_without_backtrace());
   }
 }
 

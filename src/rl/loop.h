@@ -109,7 +109,8 @@ class Loop {
   }
   void progress(const LoopState& state) {
     bar_->set(state.step);
-    bar_->set_postfix(fmt::format("return {:.1f} eval {:.1f}", state.recent_mean(), state.last_eval));
+    bar_->set_postfix(
+        fmt::format("return {:.1f} eval {:.1f}", state.recent_mean(), state.last_eval));
   }
   void finish_progress() { bar_->finish(); }
 
@@ -122,24 +123,21 @@ class Loop {
     info["steps"] = state.step;
     info["seed"] = config_.seed;
     info["clearsight_version"] = kVersion;
-    write_checkpoint_dir(run_.path(), "policy", [&](const fs::path& dir) {
-      save_policy(dir, info, actor, stats);
-    });
+    write_checkpoint_dir(run_.path(), "policy",
+                         [&](const fs::path& dir) { save_policy(dir, info, actor, stats); });
     auto policy = load_policy(run_.path() / "policy");
     const auto eval = evaluate_policy(*policy, config_.env, config_.eval_episodes,
                                       derive_seed(config_.seed, "eval"), true);
     state.last_eval = eval.mean();
-    info["eval_return"] = Json{{"mean", eval.mean()}, {"std", eval.stddev()},
-                               {"episodes", config_.eval_episodes}};
+    info["eval_return"] =
+        Json{{"mean", eval.mean()}, {"std", eval.stddev()}, {"episodes", config_.eval_episodes}};
     if (annotate) annotate(info, eval);
-    write_checkpoint_dir(run_.path(), "policy", [&](const fs::path& dir) {
-      save_policy(dir, info, actor, stats);
-    });
+    write_checkpoint_dir(run_.path(), "policy",
+                         [&](const fs::path& dir) { save_policy(dir, info, actor, stats); });
     if (state.last_eval > state.best_eval) {
       state.best_eval = state.last_eval;
-      write_checkpoint_dir(run_.path(), "best", [&](const fs::path& dir) {
-        save_policy(dir, info, actor, stats);
-      });
+      write_checkpoint_dir(run_.path(), "best",
+                           [&](const fs::path& dir) { save_policy(dir, info, actor, stats); });
     }
     const double mean_length =
         std::accumulate(eval.lengths.begin(), eval.lengths.end(), std::int64_t{0}) /
@@ -157,15 +155,15 @@ class Loop {
 
   void write_summary(const LoopState& state, bool finished, const Json& extra = Json::object()) {
     Json summary{{"env", config_.env},
-                                     {"algo", config_.algo},
-                                     {"seed", config_.seed},
-                                     {"steps", state.step},
-                                     {"target_steps", config_.steps},
-                                     {"finished", finished},
-                                     {"episodes", state.episodes},
-                                     {"last_eval_return", state.last_eval},
-                                     {"best_eval_return", state.best_eval},
-                                     {"policy", (run_.path() / "policy").string()},
+                 {"algo", config_.algo},
+                 {"seed", config_.seed},
+                 {"steps", state.step},
+                 {"target_steps", config_.steps},
+                 {"finished", finished},
+                 {"episodes", state.episodes},
+                 {"last_eval_return", state.last_eval},
+                 {"best_eval_return", state.best_eval},
+                 {"policy", (run_.path() / "policy").string()},
                  {"best_policy", (run_.path() / "best").string()}};
     summary.update(extra);
     run_.write_json("summary.json", summary);
@@ -183,7 +181,7 @@ class Loop {
 };
 
 inline void save_common(const fs::path& dir, const LoopState& state, const envs::VectorEnv& venv,
-                 const Json& extra) {
+                        const Json& extra) {
   Json j = state.to_json();
   j["envs"] = venv.save_state();
   j["extra"] = extra;
@@ -197,8 +195,7 @@ inline Json load_common(const fs::path& dir, LoopState& state, envs::VectorEnv& 
     j = Json::parse(read_file(dir / "trainer_state.json"));
     state.from_json(j);
   } catch (const nlohmann::json::exception& e) {
-    CS_THROW(FormatError, "'", (dir / "trainer_state.json").string(), "' is malformed: ",
-             e.what());
+    CS_THROW(FormatError, "'", (dir / "trainer_state.json").string(), "' is malformed: ", e.what());
   }
   venv.load_state(j.at("envs"));
   nn::set_rng_state(safetensors::File::open(dir / "rng.safetensors").get("torch_cpu"));

@@ -20,8 +20,8 @@ std::vector<std::int64_t> layer_sizes(const MlpOptions& o) {
 }
 
 void check_options(const MlpOptions& o) {
-  CS_CHECK_AS(ConfigError, o.in > 0 && o.out > 0, "MLP sizes must be positive (in ", o.in,
-              ", out ", o.out, ")");
+  CS_CHECK_AS(ConfigError, o.in > 0 && o.out > 0, "MLP sizes must be positive (in ", o.in, ", out ",
+              o.out, ")");
   for (auto h : o.hidden) CS_CHECK_AS(ConfigError, h > 0, "MLP hidden sizes must be positive");
   CS_CHECK_AS(UnknownNameError, o.activation == "relu" || o.activation == "tanh",
               "unknown activation '", o.activation, "' (valid: relu, tanh)");
@@ -39,8 +39,8 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
   check_options(options_);
   const auto sizes = layer_sizes(options_);
   for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
-    layers_.push_back(register_module("fc" + std::to_string(i),
-                                      torch::nn::Linear(sizes[i], sizes[i + 1])));
+    layers_.push_back(
+        register_module("fc" + std::to_string(i), torch::nn::Linear(sizes[i], sizes[i + 1])));
   }
 }
 

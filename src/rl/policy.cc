@@ -82,8 +82,11 @@ class RandomPolicy : public Policy {
     env_ = env;
     obs_size_ = instance->spec().observation_space.size();
     act_size_ = instance->spec().action_space.size();
-    info_ = {{"format", kPolicyFormat}, {"algo", "random"}, {"env", env},
-             {"obs_size", obs_size_}, {"act_size", act_size_}};
+    info_ = {{"format", kPolicyFormat},
+             {"algo", "random"},
+             {"env", env},
+             {"obs_size", obs_size_},
+             {"act_size", act_size_}};
   }
   const std::string& env_name() const override { return env_; }
   std::int64_t observation_size() const override { return obs_size_; }

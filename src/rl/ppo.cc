@@ -36,8 +36,8 @@ Ppo::Ppo(PpoConfig config, std::int64_t obs_size, std::int64_t act_size)
   critic_ = Mlp(MlpOptions{obs_size, 1, config_.hidden, "tanh"});
   std::vector<torch::Tensor> params = actor_->parameters();
   for (auto& p : critic_->parameters()) params.push_back(p);
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(config_.lr).eps(1e-5));
+  optimizer_ =
+      std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(config_.lr).eps(1e-5));
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> Ppo::act(const torch::Tensor& obs,
@@ -83,9 +83,8 @@ PpoMetrics Ppo::update(const RolloutBuffer& r, double progress) {
       auto [logp, entropy] = actor_->log_prob_entropy(o, actions.index_select(0, idx));
       const auto log_ratio = logp - old_logp.index_select(0, idx);
       const auto ratio = log_ratio.exp();
-      const auto policy_loss = torch::max(-adv * ratio,
-                                          -adv * ratio.clamp(1 - config_.clip, 1 + config_.clip))
-                                   .mean();
+      const auto policy_loss =
+          torch::max(-adv * ratio, -adv * ratio.clamp(1 - config_.clip, 1 + config_.clip)).mean();
       const auto v = critic_->forward(o).squeeze(-1);
       const auto ret = returns.index_select(0, idx);
       torch::Tensor value_loss;
@@ -109,8 +108,8 @@ PpoMetrics Ppo::update(const RolloutBuffer& r, double progress) {
         m.value_loss += value_loss.item<double>();
         m.entropy += entropy_mean.item<double>();
         m.approx_kl += ((ratio - 1) - log_ratio).mean().item<double>();
-        m.clip_fraction += ((ratio - 1.0).abs() > config_.clip).to(torch::kFloat32).mean()
-                               .item<double>();
+        m.clip_fraction +=
+            ((ratio - 1.0).abs() > config_.clip).to(torch::kFloat32).mean().item<double>();
       }
       ++count;
     }

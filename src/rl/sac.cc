@@ -38,8 +38,7 @@ struct SacState : torch::nn::Module {
 
 }  // namespace
 
-Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size,
-         std::int64_t critic_extra)
+Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size, std::int64_t critic_extra)
     : config_(std::move(config)),
       obs_size_(obs_size),
       act_size_(act_size),
@@ -56,8 +55,8 @@ Sac::Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size,
   log_alpha_ = torch::full({1}, std::log(config_.init_alpha)).set_requires_grad(true);
   actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(),
                                                     torch::optim::AdamOptions(config_.actor_lr));
-  critic_opt_ = std::make_unique<torch::optim::Adam>(
-      critic_->parameters(), torch::optim::AdamOptions(config_.critic_lr));
+  critic_opt_ = std::make_unique<torch::optim::Adam>(critic_->parameters(),
+                                                     torch::optim::AdamOptions(config_.critic_lr));
   alpha_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{log_alpha_},
                                                     torch::optim::AdamOptions(config_.alpha_lr));
   const auto zero = torch::zeros({});

@@ -125,8 +125,8 @@ void ReplayBuffer::load(const std::filesystem::path& path) {
       CS_THROW(FormatError, "replay buffer file '", path.string(), "': bad ", key);
     }
   };
-  CS_CHECK_AS(FormatError, meta.count("format") && meta.at("format") == "clearsight-replay-v1",
-              "'", path.string(), "' is not a ClearSight replay buffer");
+  CS_CHECK_AS(FormatError, meta.count("format") && meta.at("format") == "clearsight-replay-v1", "'",
+              path.string(), "' is not a ClearSight replay buffer");
   CS_CHECK_AS(ShapeError, get("capacity") == capacity_, "replay buffer file '", path.string(),
               "' has capacity ", get("capacity"), ", expected ", capacity_);
   const auto obs = file.get("observations");
@@ -172,8 +172,7 @@ void RolloutBuffer::insert(std::int64_t t, const torch::Tensor& obs, const torch
   dones[t].copy_(done);
 }
 
-void RolloutBuffer::compute_returns(const torch::Tensor& last_values, double gamma,
-                                    double lambda) {
+void RolloutBuffer::compute_returns(const torch::Tensor& last_values, double gamma, double lambda) {
   torch::NoGradGuard no_grad;
   auto r = rewards.accessor<float, 2>();
   auto v = values.accessor<float, 2>();

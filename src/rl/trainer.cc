@@ -23,8 +23,8 @@
 #include "clearsight/envs/vector_env.h"
 #include "clearsight/nn/module_io.h"
 #include "clearsight/rl/policy_io.h"
-#include "rl/loop.h"
 #include "clearsight/version.h"
+#include "rl/loop.h"
 
 namespace clearsight::rl {
 
@@ -42,8 +42,9 @@ void RlTrainConfig::validate() const {
               "unknown algorithm '", algo, "' (valid: ", join(algos, ", "), ")");
   CS_CHECK_AS(ConfigError, steps > 0 && num_envs >= 1 && num_envs <= 256,
               "rl: steps must be positive and num_envs in 1..256");
-  CS_CHECK_AS(ConfigError, eval_every > 0 && eval_episodes >= 1 && checkpoint_every > 0 &&
-                               log_every > 0 && stop_after >= 0,
+  CS_CHECK_AS(ConfigError,
+              eval_every > 0 && eval_episodes >= 1 && checkpoint_every > 0 && log_every > 0 &&
+                  stop_after >= 0,
               "rl: eval_every, eval_episodes, checkpoint_every and log_every must be positive");
   if (algo == "sac") sac.validate();
   if (algo == "ppo") ppo.validate();
@@ -113,21 +114,23 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
       buffer.load(resume / "replay.safetensors");
     } else {
       updates_from = state.step + config.sac.learning_starts;
-      log::warn("checkpoint has no replay buffer (save_buffer off, or removed): the continuation "
-                "refills it for {} steps with the current policy and is not identical to an "
-                "uninterrupted run",
-                config.sac.learning_starts);
+      log::warn(
+          "checkpoint has no replay buffer (save_buffer off, or removed): the continuation "
+          "refills it for {} steps with the current policy and is not identical to an "
+          "uninterrupted run",
+          config.sac.learning_starts);
     }
     log::info("resuming {} from step {}", run.path().string(), state.step);
   } else {
     venv.reset(derive_seed(config.seed, "train-env"));
   }
-  const Json actor_info = {{"actor", "tanh_gaussian"}, {"hidden", config.sac.hidden},
-                           {"obs_size", obs_size}, {"act_size", act_size}};
+  const Json actor_info = {{"actor", "tanh_gaussian"},
+                           {"hidden", config.sac.hidden},
+                           {"obs_size", obs_size},
+                           {"act_size", act_size}};
   Loop loop(loop_settings(config), run);
   const std::int64_t end =
-      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
-                            : config.steps;
+      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after) : config.steps;
   loop.start_progress(state.step, config.steps);
   const std::int64_t n = venv.size();
   auto obs = torch::zeros({n, obs_size});
@@ -228,16 +231,15 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   } else {
     venv.reset(derive_seed(config.seed, "train-env"));
   }
-  const Json actor_info = {{"actor", "gaussian"}, {"hidden", pc.hidden},
-                           {"obs_size", obs_size}, {"act_size", act_size}};
+  const Json actor_info = {
+      {"actor", "gaussian"}, {"hidden", pc.hidden}, {"obs_size", obs_size}, {"act_size", act_size}};
   const envs::RunningMeanStd* policy_stats = pc.normalize_observations ? &obs_stats : nullptr;
   LoopSettings settings = loop_settings(config);
   if (!hooks.label.empty()) settings.algo = hooks.label;
   Loop loop(settings, run);
   loop.annotate = hooks.annotate;
   const std::int64_t end =
-      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after)
-                            : config.steps;
+      config.stop_after > 0 ? std::min(config.steps, state.step + config.stop_after) : config.steps;
   loop.start_progress(state.step, config.steps);
   auto checkpoint = [&] {
     write_checkpoint_dir(run.path(), "checkpoint", [&](const fs::path& dir) {
@@ -293,11 +295,11 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
       if (crossed(before, state.step, config.log_every)) loop.progress(state);
     }
     Json hook_metrics = Json::object();
-    auto rewards = (hooks.relabel ? hooks.relabel(raw_obs, raw_actions, raw_next, terminated,
-                                                  hook_metrics)
-                                  : env_rewards)
-                       .to(torch::kFloat64)
-                       .contiguous();
+    auto rewards =
+        (hooks.relabel ? hooks.relabel(raw_obs, raw_actions, raw_next, terminated, hook_metrics)
+                       : env_rewards)
+            .to(torch::kFloat64)
+            .contiguous();
     {
       auto r = rewards.accessor<double, 2>();
       auto d = rollout.dones.accessor<float, 2>();

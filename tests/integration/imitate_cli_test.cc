@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "clearsight/core/atomic_file.h"
-#include "test_util.h"
 #include "cli_runner.h"
+#include "test_util.h"
 
 namespace clearsight {
 namespace {
@@ -15,13 +15,15 @@ namespace fs = std::filesystem;
 TEST(IntegrationImitateCli, BcGailAndDidaOnCollectedDemos) {
   testing::TempDir dir;
   const std::string demos = (dir / "demos.h5").string();
-  auto r = testing::run_cli("--seed 3 demos collect --expert random --env Hopper-v4 --episodes 4 "
-                            "--noise gauss:0.2 --out " + demos,
-                            dir);
+  auto r = testing::run_cli(
+      "--seed 3 demos collect --expert random --env Hopper-v4 --episodes 4 "
+      "--noise gauss:0.2 --out " +
+          demos,
+      dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
-  r = testing::run_cli("imitate --algo bc --env Hopper-v4 --demos " + demos +
-                           " --steps 50 --out " + (dir / "bc").string() +
+  r = testing::run_cli("imitate --algo bc --env Hopper-v4 --demos " + demos + " --steps 50 --out " +
+                           (dir / "bc").string() +
                            " --set 'hidden=[16]' --set eval_every=50 --set eval_episodes=1",
                        dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -46,8 +48,10 @@ TEST(IntegrationImitateCli, BcGailAndDidaOnCollectedDemos) {
     EXPECT_TRUE(summary.contains("best_eval_normalized")) << algo;
   }
 
-  r = testing::run_cli("imitate --algo dida --env Swimmer-v4 --demos " + demos + " --steps 10 "
-                       "--out " + (dir / "wrong").string(),
+  r = testing::run_cli("imitate --algo dida --env Swimmer-v4 --demos " + demos +
+                           " --steps 10 "
+                           "--out " +
+                           (dir / "wrong").string(),
                        dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Hopper-v4"), std::string::npos) << r.err;
@@ -56,7 +60,8 @@ TEST(IntegrationImitateCli, BcGailAndDidaOnCollectedDemos) {
 TEST(IntegrationImitateCli, BenchIlSweepResumesAndReports) {
   testing::TempDir dir;
   testing::write_bytes(dir / "sweep.json", R"({
-    "env": "Swimmer-v4", "expert": ")" + std::string(CS_SOURCE_DIR) + R"(/assets/experts/swimmer",
+    "env": "Swimmer-v4", "expert": ")" + std::string(CS_SOURCE_DIR) +
+                                               R"(/assets/experts/swimmer",
     "episodes": 1, "noise": ["none", "gauss:0.3"], "algos": ["bc", "gail"], "seeds": [0],
     "steps": 120, "bc_steps": 20,
     "overrides": {"bc": {"hidden": [8], "eval_every": 20, "eval_episodes": 1},
@@ -64,17 +69,17 @@ TEST(IntegrationImitateCli, BenchIlSweepResumesAndReports) {
                            "disc": {"hidden": [8], "batch_size": 8}, "eval_every": 120,
                            "eval_episodes": 1}}})");
   const std::string out = (dir / "sweep").string();
-  auto r = testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out,
-                            dir);
+  auto r =
+      testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("| gail |"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(fs::path(out) / "runs" / "gail-gauss_0.3-s0" / "summary.json"));
   const auto results = nlohmann::json::parse(read_file(fs::path(out) / "results.json"));
   EXPECT_EQ(results["bc"]["none"].size(), 1u);
   // A second invocation finds every run finished and only rebuilds the report.
-  r = testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out +
-                           " --report-only",
-                       dir);
+  r = testing::run_cli(
+      "bench-il --config " + (dir / "sweep.json").string() + " --out " + out + " --report-only",
+      dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = testing::run_cli("bench-il --config " + (dir / "sweep.json").string() + " --out " + out +
                            " --set 'algos=[\"bc\",\"airl\"]'",

@@ -18,9 +18,8 @@ const char kTiny[] =
 TEST(IntegrationRlCli, TrainStopResumeEvalRender) {
   testing::TempDir dir;
   const std::string run = (dir / "run").string();
-  auto r = testing::run_cli("--seed 1 rl train --env Hopper-v4 --steps 400 --stop-after 200 --out " +
-                                run + kTiny,
-                            dir);
+  auto r = testing::run_cli(
+      "--seed 1 rl train --env Hopper-v4 --steps 400 --stop-after 200 --out " + run + kTiny, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("rl train --resume"), std::string::npos) << r.out;
   r = testing::run_cli("rl train --resume " + run, dir);
@@ -43,9 +42,8 @@ TEST(IntegrationRlCli, TrainStopResumeEvalRender) {
 
 TEST(IntegrationRlCli, ClearErrors) {
   testing::TempDir dir;
-  auto r = testing::run_cli("rl train --env Hopper-v4 --algo dqn --steps 10 --out " +
-                                (dir / "x").string(),
-                            dir);
+  auto r = testing::run_cli(
+      "rl train --env Hopper-v4 --algo dqn --steps 10 --out " + (dir / "x").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown algorithm 'dqn'"), std::string::npos) << r.err;
   r = testing::run_cli("rl train --resume " + (dir / "nothing").string(), dir);

@@ -43,11 +43,12 @@ int run_bc(const GlobalOptions& global, const ImitateArgs& a) {
   const auto cfg = config::from_json<il::BcConfig>(raw, "bc");
   const auto demos = il::load_demos(a.demos, a.env);
   const auto result = il::train_bc(demos, cfg, a.out);
-  std::printf("bc on %s (%lld transitions): validation NLL %.3f, MSE %.4f; eval return %.1f "
-              "(best %.1f)\npolicy: %s/policy\n",
-              a.env.c_str(), static_cast<long long>(result.train_size),
-              result.final_validation_nll, result.final_validation_mse, result.final_eval_return,
-              result.best_eval_return, a.out.c_str());
+  std::printf(
+      "bc on %s (%lld transitions): validation NLL %.3f, MSE %.4f; eval return %.1f "
+      "(best %.1f)\npolicy: %s/policy\n",
+      a.env.c_str(), static_cast<long long>(result.train_size), result.final_validation_nll,
+      result.final_validation_mse, result.final_eval_return, result.best_eval_return,
+      a.out.c_str());
   return 0;
 }
 
@@ -87,14 +88,12 @@ int run_imitate(const GlobalOptions& global, const ImitateArgs& a) {
   }
   std::printf("%s on %s for %lld steps: last eval return %.1f, best %.1f\nsummary: %s\n",
               cfg.algo.c_str(), cfg.env.c_str(), static_cast<long long>(result.steps),
-              result.last_eval_return, result.best_eval_return,
-              (run_dir / "summary.json").c_str());
+              result.last_eval_return, result.best_eval_return, (run_dir / "summary.json").c_str());
   return 0;
 }
 
 int run_bench(const GlobalOptions& global, const std::string& config_file,
-              const std::vector<std::string>& overrides, const std::string& out,
-              bool report_only) {
+              const std::vector<std::string>& overrides, const std::string& out, bool report_only) {
   start_runtime(global);
   config::Json raw = config_file.empty() ? config::Json::object() : config::load_file(config_file);
   for (const auto& o : overrides) config::apply_override(raw, o);

@@ -43,8 +43,9 @@ int run_train(const GlobalOptions& global, const TrainArgs& a) {
                 "' is not an rl run directory (no config.json)");
     cfg = config::from_json<rl::RlTrainConfig>(config::load_file(run_dir / "config.json")["rl"],
                                                "rl");
-    CS_CHECK_AS(IoError, fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
-                             fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
+    CS_CHECK_AS(IoError,
+                fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
+                    fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
                 "--resume: '", a.resume, "' holds no checkpoint");
   } else {
     run_dir = a.out;
@@ -108,8 +109,7 @@ void render_episode(rl::Policy& policy, const EvalArgs& a, std::uint64_t seed) {
     frames.push_back(pixels);
     if (r.terminated || r.truncated) break;
   }
-  write_gif(out, frames, a.width, a.height,
-            static_cast<int>(std::lround(1000.0 * env.spec().dt)));
+  write_gif(out, frames, a.width, a.height, static_cast<int>(std::lround(1000.0 * env.spec().dt)));
   std::printf("wrote %s (%zu frames)\n", a.render.c_str(), frames.size());
 }
 
@@ -169,9 +169,8 @@ void add_rl_command(Context& context) {
   train->add_option("--config", t->config_file, "JSON config file (rl section fields)");
   train->add_option("--set", t->overrides, "Override key=value (sac.batch_size=128, ...)");
   train->add_option("--stop-after", t->stop_after, "Stop after this many steps (checkpointed)");
-  train->callback([&context, t] {
-    context.action = [&context, t] { return run_train(context.global, *t); };
-  });
+  train->callback(
+      [&context, t] { context.action = [&context, t] { return run_train(context.global, *t); }; });
 
   auto e = std::make_shared<EvalArgs>();
   auto* eval = group->add_subcommand("eval", "Evaluate a policy directory");
@@ -186,9 +185,8 @@ void add_rl_command(Context& context) {
       ->default_val(e->camera);
   eval->add_option("--width", e->width, "GIF width")->default_val(e->width);
   eval->add_option("--height", e->height, "GIF height")->default_val(e->height);
-  eval->callback([&context, e] {
-    context.action = [&context, e] { return run_eval(context.global, *e); };
-  });
+  eval->callback(
+      [&context, e] { context.action = [&context, e] { return run_eval(context.global, *e); }; });
 }
 
 }  // namespace clearsight::cli

@@ -13,8 +13,7 @@ void write_checkpoint_dir(const std::filesystem::path& run, const std::string& n
                           const std::function<void(const std::filesystem::path&)>& write);
 /// The complete checkpoint run/name, or run/name-old after a kill mid-swap; empty if none.
 /// A directory counts as complete when it holds marker_file.
-std::filesystem::path find_checkpoint_dir(const std::filesystem::path& run,
-                                          const std::string& name,
+std::filesystem::path find_checkpoint_dir(const std::filesystem::path& run, const std::string& name,
                                           const std::string& marker_file);
 
 }  // namespace clearsight

@@ -160,8 +160,8 @@ struct DidaLosses {
   torch::Tensor noise_loss;   ///< D_n logistic loss (noisy domain = 1), undefined when off.
   torch::Tensor mi_estimate;  ///< MINE lower bound on I(features; domain), undefined when off.
   double noise_accuracy = 0.5;
-  double agent_rate = 1.0;    ///< Share of agent samples among D_p's negatives.
-  torch::Tensor selected;     ///< Indices of the agent candidates D_p trained on.
+  double agent_rate = 1.0;  ///< Share of agent samples among D_p's negatives.
+  torch::Tensor selected;   ///< Indices of the agent candidates D_p trained on.
 };
 
 /// DIDA: encoder G_f, policy discriminator D_p on features, noise discriminator D_n behind a

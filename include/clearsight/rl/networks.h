@@ -82,13 +82,13 @@ TORCH_MODULE(TanhGaussianActor);
 class GaussianActorImpl : public torch::nn::Module {
  public:
   /// obs_size -> hidden (tanh) -> act_size; log_std starts at init_log_std.
-  GaussianActorImpl(std::int64_t obs_size, std::int64_t act_size,
-                    std::vector<std::int64_t> hidden, double init_log_std = 0.0);
+  GaussianActorImpl(std::int64_t obs_size, std::int64_t act_size, std::vector<std::int64_t> hidden,
+                    double init_log_std = 0.0);
   /// The mean action [B, act].
   torch::Tensor forward(const torch::Tensor& obs);
   /// Log-probability [B] of actions under the policy at obs, and the entropy [B].
   std::pair<torch::Tensor, torch::Tensor> log_prob_entropy(const torch::Tensor& obs,
-                                                          const torch::Tensor& actions);
+                                                           const torch::Tensor& actions);
   /// A sampled action [B, act] and its log-probability [B].
   std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs);
   /// The log-std parameter [act].

@@ -71,7 +71,7 @@ class Ppo {
   Ppo(PpoConfig config, std::int64_t obs_size, std::int64_t act_size);
   /// Sampled (or mean) actions [N, act], their log-probs [N] and values [N].
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> act(const torch::Tensor& observations,
-                                                             bool deterministic);
+                                                              bool deterministic);
   /// Values [N] of observations.
   torch::Tensor value(const torch::Tensor& observations);
   /// Runs the epochs of minibatch updates over a rollout with computed returns; progress in

@@ -55,8 +55,7 @@ TEST(IlAdversarial, LogisticLossAndGradientPenaltyOnCraftedInputs) {
               std::log(2.0), 1e-6);
   EXPECT_LT(logistic_loss(torch::full({4, 1}, 20.0), torch::full({4, 1}, -20.0)).item<double>(),
             1e-8);
-  EXPECT_GT(logistic_loss(torch::full({4, 1}, -5.0), torch::full({4, 1}, 5.0)).item<double>(),
-            4.9);
+  EXPECT_GT(logistic_loss(torch::full({4, 1}, -5.0), torch::full({4, 1}, 5.0)).item<double>(), 4.9);
   // D(x) = w.x has gradient w everywhere: penalty = weight (|w| - center)^2.
   const auto e = torch::randn({16, 3}), o = torch::randn({16, 3});
   const auto unit = torch::tensor({0.6f, 0.8f, 0.0f});
@@ -118,8 +117,9 @@ TEST(IlAdversarial, DidaSwitchesChangeWhatTheyShould) {
   // DAS: the selected candidates are those whose D_n output is closest to 1/2.
   {
     torch::NoGradGuard g;
-    const auto p = torch::sigmoid(full.noise_discriminator()->forward(full.features(a.observations)))
-                       .flatten();
+    const auto p =
+        torch::sigmoid(full.noise_discriminator()->forward(full.features(a.observations)))
+            .flatten();
     const auto distance = (p - 0.5).abs();
     const auto chosen = distance.index_select(0, l.selected);
     auto mask = torch::ones({64}, torch::kBool);

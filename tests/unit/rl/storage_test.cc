@@ -61,8 +61,7 @@ TEST(RlStorage, GaeMatchesHandComputation) {
   const float rewards[] = {1, 2, 3}, values[] = {0.5f, 0.4f, 0.3f}, dones[] = {0, 1, 0};
   for (int t = 0; t < 3; ++t) {
     r.insert(t, torch::zeros({1, 1}), torch::zeros({1, 1}), torch::zeros({1}),
-             torch::full({1}, values[t]), torch::full({1}, rewards[t]),
-             torch::full({1}, dones[t]));
+             torch::full({1}, values[t]), torch::full({1}, rewards[t]), torch::full({1}, dones[t]));
   }
   r.compute_returns(torch::full({1}, 0.2f), g, l);
   const double d2 = 3 + g * 0.2 - 0.3;
