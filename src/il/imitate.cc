@@ -75,6 +75,24 @@ void fill_expert(const DemoDataset& demos, std::int64_t limit, bool absorbing,
   }
 }
 
+/// The expert buffer built from demonstrations and, for DIDA with anchors, the anchor buffer (a
+/// permutation from its own generator, so a resumed run rebuilds both identically).
+std::pair<std::unique_ptr<rl::ReplayBuffer>, std::unique_ptr<rl::ReplayBuffer>> demo_buffers(
+    const ImitateConfig& config, const DemoDataset& demos, std::int64_t stored_obs,
+    std::int64_t act_size, bool absorbing) {
+  auto expert = std::make_unique<rl::ReplayBuffer>(2 * demos.size() + 1, stored_obs, act_size,
+                                                   config.disc.batch_size);
+  fill_expert(demos, config.max_demo_transitions, absorbing, *expert);
+  std::unique_ptr<rl::ReplayBuffer> anchor;
+  if (config.algo == "dida" && config.dida.anchor) {
+    anchor = std::make_unique<rl::ReplayBuffer>(expert->size(), stored_obs, act_size,
+                                                config.disc.batch_size);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(config.seed, "anchor"));
+    fill_anchor(*expert, torch::randperm(expert->size(), gen, torch::kInt64), *anchor);
+  }
+  return {std::move(expert), std::move(anchor)};
+}
+
 /// GAIL/DIDA with an on-policy PPO generator: after each rollout the discriminator trains on it
 /// against the demonstrations, then relabels its rewards.
 ImitateResult imitate_with_ppo(const ImitateConfig& config, const DemoDataset& demos,
@@ -85,15 +103,8 @@ ImitateResult imitate_with_ppo(const ImitateConfig& config, const DemoDataset& d
   CS_CHECK_AS(ShapeError, demos.observation_size() == obs_size && demos.action_size() == act_size,
               "demonstrations have observation/action sizes ", demos.observation_size(), "/",
               demos.action_size(), ", ", config.env, " has ", obs_size, "/", act_size);
-  rl::ReplayBuffer expert(demos.size() + 1, obs_size, act_size, config.disc.batch_size);
-  fill_expert(demos, config.max_demo_transitions, /*absorbing=*/false, expert);
-  std::unique_ptr<rl::ReplayBuffer> anchor;
-  if (config.algo == "dida" && config.dida.anchor) {
-    anchor = std::make_unique<rl::ReplayBuffer>(expert.size(), obs_size, act_size,
-                                                config.disc.batch_size);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(config.seed, "anchor"));
-    fill_anchor(expert, torch::randperm(expert.size(), gen, torch::kInt64), *anchor);
-  }
+  auto [expert_buffer, anchor] = demo_buffers(config, demos, obs_size, act_size, false);
+  rl::ReplayBuffer& expert = *expert_buffer;
   rl::ReplayBuffer agent(config.ppo.rollout_steps, obs_size, act_size, config.disc.batch_size);
   std::unique_ptr<RewardLearner> learner =
       config.algo == "gail" ? make_gail_reward(config.disc, obs_size, act_size)
@@ -178,15 +189,9 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
 
   // Demonstration buffers are rebuilt identically on resume (the anchor permutation has its own
   // generator), so checkpoints need not hold them.
-  rl::ReplayBuffer expert(2 * demos.size() + 1, stored_obs, act_size, config.disc.batch_size);
-  fill_expert(demos, config.max_demo_transitions, config.absorbing, expert);
-  std::unique_ptr<rl::ReplayBuffer> anchor;
-  if (config.algo == "dida" && config.dida.anchor) {
-    anchor = std::make_unique<rl::ReplayBuffer>(expert.size(), stored_obs, act_size,
-                                                config.disc.batch_size);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(derive_seed(config.seed, "anchor"));
-    fill_anchor(expert, torch::randperm(expert.size(), gen, torch::kInt64), *anchor);
-  }
+  auto [expert_buffer, anchor] =
+      demo_buffers(config, demos, stored_obs, act_size, config.absorbing);
+  rl::ReplayBuffer& expert = *expert_buffer;
   rl::ReplayBuffer agent(std::min(config.sac.buffer_size, 2 * config.steps + 2), stored_obs,
                          act_size, config.sac.batch_size);
   rl::Sac sac(config.sac, obs_size, act_size, extra);
