@@ -88,9 +88,38 @@ void BM_ScoreBatched(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
 }
 
+// The cache alone (no scoring): separates recording the activations from computing the metrics.
+void BM_Cache(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    for (const auto& ids : g_prompts) {
+      mm::MmInputs in;
+      in.input_ids = ids;
+      auto [logits, cache] =
+          g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
+      benchmark::DoNotOptimize(logits.data_ptr());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
+void BM_CacheBatched(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < g_batches.size(); ++i) {
+      auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(g_batches[i]); },
+                                                     miner::score_hooks(false));
+      benchmark::DoNotOptimize(logits.data_ptr());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
 BENCHMARK(BM_PlainForward)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Cache)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Score)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PlainForwardBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CacheBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ScoreBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
@@ -134,12 +163,18 @@ int main(int argc, char** argv) {
   const double score = reporter.seconds("BM_Score/real_time") / prompts;
   std::printf("\n%d text_choice prompts, one per forward\n", prompts);
   std::printf("%-34s %8.1f samples/s (baseline)\n", "plain forward", 1 / plain);
+  const double cache = reporter.seconds("BM_Cache/real_time") / prompts;
+  std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "activation cache only", 1 / cache,
+              100.0 * (cache / plain - 1.0));
   std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "MINER scoring (cache + 5 metrics)",
               1 / score, 100.0 * (score / plain - 1.0));
   const double plain_b = reporter.seconds("BM_PlainForwardBatched/real_time") / prompts;
   const double score_b = reporter.seconds("BM_ScoreBatched/real_time") / prompts;
   std::printf("%-34s %8.1f samples/s (baseline, batches of 16)\n", "plain forward, batched",
               1 / plain_b);
+  const double cache_b = reporter.seconds("BM_CacheBatched/real_time") / prompts;
+  std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "activation cache only, batched",
+              1 / cache_b, 100.0 * (cache_b / plain_b - 1.0));
   std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "MINER scoring, batched", 1 / score_b,
               100.0 * (score_b / plain_b - 1.0));
 

@@ -94,6 +94,138 @@ torch::Tensor min_max(const torch::Tensor& x) {
   return torch::where(range > 0, (x - lo) / range.clamp_min(1e-300), torch::zeros_like(x));
 }
 
+namespace {
+
+// Adds one position's activations to a group's running metrics, accumulated in the cache's own
+// precision (separate arrays, so the loop vectorises; AVX2 where the CPU has it).
+#define CS_ACCUMULATE_ROW(T)                                                               \
+  __attribute__((target_clones("avx2", "default"))) void accumulate_row(                   \
+      const T* __restrict x, std::int64_t neurons, T wk, T wq, T* __restrict prob,         \
+      T* __restrict mean, T* __restrict max, T* __restrict attn_k, T* __restrict attn_q) { \
+    for (std::int64_t n = 0; n < neurons; ++n) {                                           \
+      const T v = x[n];                                                                    \
+      prob[n] += v > 0 ? T(1) : T(0);                                                      \
+      mean[n] += v;                                                                        \
+      max[n] = v > max[n] ? v : max[n];                                                    \
+      attn_k[n] += wk * v;                                                                 \
+      attn_q[n] += wq * v;                                                                 \
+    }                                                                                      \
+  }
+CS_ACCUMULATE_ROW(float)
+CS_ACCUMULATE_ROW(double)
+#undef CS_ACCUMULATE_ROW
+
+// Stage 2 with the layer's causal attention, as plain loops over the cached activations: every
+// metric is a masked sum over positions, and each position belongs to at most three groups (its
+// own modality, special_text, prompt), so one pass per layer computes all metrics of all groups.
+// Torch ops would cost more in dispatch than the arithmetic at these sizes (docs/RESULTS.md).
+template <typename T>
+void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch::Tensor>& as,
+                   const torch::Tensor& masks, std::vector<SampleScores>& out) {
+  const auto layers = static_cast<std::int64_t>(xs.size());
+  const auto batch = xs[0].size(0), length = xs[0].size(1), neurons = xs[0].size(2);
+  const std::int64_t row = neurons, plane = layers * neurons, block = kNumModalities * plane;
+  std::vector<double> head_mean(static_cast<std::size_t>(length * length));
+  std::vector<double> wk(static_cast<std::size_t>(kNumModalities * length));
+  std::vector<double> wq(wk.size());
+  std::vector<T> scratch(static_cast<std::size_t>(kNumMetrics * kNumModalities * neurons));
+  const auto* mask_base = masks.data_ptr<bool>();
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const bool* mask = mask_base + b * kNumModalities * length;
+    auto in = [&](int g, std::int64_t i) { return mask[g * length + i]; };
+    // Groups of each position and position counts of each group.
+    std::vector<std::array<int, kNumModalities>> groups(static_cast<std::size_t>(length));
+    std::vector<int> n_groups(static_cast<std::size_t>(length), 0);
+    std::array<double, kNumModalities> count{};
+    for (std::int64_t i = 0; i < length; ++i) {
+      for (int g = 0; g < kNumModalities; ++g) {
+        if (in(g, i)) {
+          groups[i][n_groups[i]++] = g;
+          count[g] += 1;
+        }
+      }
+    }
+    double* scores = out[b].scores.data_ptr<double>();
+    for (std::int64_t l = 0; l < layers; ++l) {
+      const T* x = xs[l].data_ptr<T>() + b * length * neurons;
+      const auto heads = as[l].size(1);
+      const T* a = as[l].data_ptr<T>() + b * heads * length * length;
+      std::fill(head_mean.begin(), head_mean.end(), 0.0);
+      for (std::int64_t h = 0; h < heads; ++h) {
+        const T* ah = a + h * length * length;
+        for (std::int64_t k = 0; k < length * length; ++k) head_mean[k] += ah[k];
+      }
+      for (auto& v : head_mean) v /= static_cast<double>(heads);
+      // Attention weights within each group's block: received by key j (wk), given by query i
+      // (wq), normalised to sum 1 over the group (uniform when the block holds no attention).
+      std::fill(wk.begin(), wk.end(), 0.0);
+      std::fill(wq.begin(), wq.end(), 0.0);
+      for (std::int64_t i = 0; i < length; ++i) {
+        const double* arow = head_mean.data() + i * length;
+        for (int t = 0; t < n_groups[i]; ++t) {
+          const int g = groups[i][t];
+          double given = 0.0;
+          for (std::int64_t j = 0; j < length; ++j) {
+            if (in(g, j)) {
+              wk[g * length + j] += arow[j];
+              given += arow[j];
+            }
+          }
+          wq[g * length + i] = given;
+        }
+      }
+      for (int g = 0; g < kNumModalities; ++g) {
+        if (count[g] == 0) continue;
+        for (double* w : {wk.data() + g * length, wq.data() + g * length}) {
+          double total = 0.0;
+          for (std::int64_t j = 0; j < length; ++j) total += w[j];
+          for (std::int64_t j = 0; j < length; ++j) {
+            w[j] = total > 0 ? w[j] / total : (in(g, j) ? 1.0 / count[g] : 0.0);
+          }
+        }
+      }
+      // Raw metrics in a scratch buffer of the cache's precision: prob and mean as sums, max as
+      // running maxima.
+      std::fill(scratch.begin(), scratch.end(), T(0));
+      auto raw = [&](int m, int g) { return scratch.data() + (m * kNumModalities + g) * neurons; };
+      std::array<bool, kNumModalities> seen{};
+      for (std::int64_t i = 0; i < length; ++i) {
+        const T* xi = x + i * neurons;
+        for (int t = 0; t < n_groups[i]; ++t) {
+          const int g = groups[i][t];
+          if (!seen[g]) {
+            std::copy(xi, xi + neurons, raw(2, g));
+            seen[g] = true;
+          }
+          accumulate_row(xi, neurons, static_cast<T>(wk[g * length + i]),
+                         static_cast<T>(wq[g * length + i]), raw(0, g), raw(1, g), raw(2, g),
+                         raw(3, g), raw(4, g));
+        }
+      }
+      // Means, then min-max normalisation over neurons into the float64 scores (constant rows
+      // become 0).
+      for (int g = 0; g < kNumModalities; ++g) {
+        if (count[g] == 0) continue;
+        for (int m = 0; m < kNumMetrics; ++m) {
+          const T* in = raw(m, g);
+          double* r = scores + m * block + g * plane + l * row;
+          const double scale = m <= 1 ? 1.0 / count[g] : 1.0;
+          double lo = in[0] * scale, hi = lo;
+          for (std::int64_t n = 0; n < neurons; ++n) {
+            r[n] = in[n] * scale;
+            lo = std::min(lo, r[n]);
+            hi = std::max(hi, r[n]);
+          }
+          const double range = hi - lo;
+          for (std::int64_t n = 0; n < neurons; ++n) r[n] = range > 0 ? (r[n] - lo) / range : 0.0;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<SampleScores> score_batch(const nn::ActivationCache& cache, const torch::Tensor& masks,
                                       int layers, const ScoreOptions& options) {
   torch::NoGradGuard no_grad;
@@ -111,42 +243,30 @@ std::vector<SampleScores> score_batch(const nn::ActivationCache& cache, const to
   std::vector<SampleScores> out(static_cast<std::size_t>(batch));
   for (std::int64_t b = 0; b < batch; ++b) out[b].present = masks[b].any(1);
   if (!options.faithful) {
-    // Every sample, layer and modality at once: the metrics are masked sums, so a few batched
-    // matrix products replace per-modality gathers, keeping scoring cheap next to the forward.
     std::vector<torch::Tensor> xs, as;
     for (int l = 0; l < layers; ++l) {
       xs.push_back(cache[layer_hook(l, "mlp.hook_post")]);
-      as.push_back(cache[layer_hook(l, "attn.hook_pattern")].mean(1));
+      as.push_back(cache[layer_hook(l, "attn.hook_pattern")]);
+      CS_CHECK_AS(ShapeError, xs.back().sizes() == first.sizes(), "blocks.", l,
+                  ".mlp.hook_post has shape ", xs.back().sizes(), ", expected ", first.sizes());
+      const auto& p = as.back();
+      CS_CHECK_AS(ShapeError,
+                  p.dim() == 4 && p.size(0) == batch && p.size(2) == length && p.size(3) == length,
+                  "blocks.", l, ".attn.hook_pattern has shape ", p.sizes(), ", expected [", batch,
+                  ", H, ", length, ", ", length, "]");
     }
-    const auto x = torch::stack(xs, 1).to(torch::kFloat64);  // [B, Y, L, N]
-    const auto a = torch::stack(as, 1).to(torch::kFloat64);  // [B, Y, L, L]
-    const auto m = masks.to(torch::kFloat64).unsqueeze(1);   // [B, 1, G, L]
-    const auto counts = m.sum(-1, true).clamp_min(1);        // [B, 1, G, 1]
-    const auto mean = torch::matmul(m, x) / counts;          // [B, Y, G, N]
-    const auto prob = torch::matmul(m, (x > 0).to(torch::kFloat64)) / counts;
-    auto max = torch::zeros_like(mean);  // Absent modalities stay 0.
+    const auto masks_c = masks.to(torch::kBool).contiguous();
     for (std::int64_t b = 0; b < batch; ++b) {
-      for (int g = 0; g < kNumModalities; ++g) {
-        const auto idx = masks[b][g].nonzero().flatten();
-        if (idx.numel() > 0)
-          max[b].select(1, g).copy_(std::get<0>(x[b].index_select(1, idx).max(1)));
-      }
+      out[b].scores = torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
     }
-    auto weights = [&](const torch::Tensor& attention) {  // [B, Y, G, L], rows sum to 1.
-      auto w = torch::matmul(m, attention) * m;
-      const auto total = w.sum(-1, true);
-      const auto uniform = m / counts;
-      return torch::where(total > 0, w / total.clamp_min(1e-300), uniform.expand_as(w));
-    };
-    const auto attn_k = torch::matmul(weights(a), x);                    // Attention received.
-    const auto attn_q = torch::matmul(weights(a.transpose(-1, -2)), x);  // Attention given.
-    // [5, B, Y, G, N] -> per sample [5, G, Y, N], normalised over neurons.
-    const auto metrics = min_max(torch::stack({prob, mean, max, attn_k, attn_q}))
-                             .permute({1, 0, 3, 2, 4})
-                             .contiguous();
-    for (std::int64_t b = 0; b < batch; ++b) {
-      out[b].scores =
-          metrics[b] * out[b].present.to(torch::kFloat64).view({1, kNumModalities, 1, 1});
+    const bool single = first.scalar_type() == torch::kFloat32;
+    for (auto& x : xs) x = single ? x.contiguous() : x.to(torch::kFloat64).contiguous();
+    for (auto& a : as)
+      a = single ? a.to(torch::kFloat32).contiguous() : a.to(torch::kFloat64).contiguous();
+    if (single) {
+      causal_scores<float>(xs, as, masks_c, out);
+    } else {
+      causal_scores<double>(xs, as, masks_c, out);
     }
     return out;
   }
@@ -199,11 +319,28 @@ ScoreAccumulator::ScoreAccumulator(std::string dataset, int layers, std::int64_t
 void ScoreAccumulator::add(const SampleScores& sample) {
   CS_CHECK_AS(ShapeError, sample.scores.sizes() == sums_.sizes(), "sample scores have shape ",
               sample.scores.sizes(), ", the accumulator ", sums_.sizes());
-  CS_CHECK_AS(NumericError, torch::isfinite(sample.scores).all().item<bool>(),
-              "sample scores contain NaN or infinite values");
-  const auto present = sample.present.to(torch::kFloat64).view({1, kNumModalities, 1, 1});
-  sums_ += sample.scores * present;
-  counts_ += sample.present.to(torch::kInt64);
+  // One pass in plain loops (this runs once per scored prompt): check, then add present groups.
+  const auto scores = sample.scores.to(torch::kFloat64).contiguous();
+  const auto present = sample.present.to(torch::kBool).contiguous();
+  CS_CHECK_AS(ShapeError, present.numel() == kNumModalities, "sample presence has ",
+              present.numel(), " entries, expected ", kNumModalities);
+  const double* in = scores.data_ptr<double>();
+  const auto n = scores.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
+    CS_CHECK_AS(NumericError, std::isfinite(in[i]), "sample scores contain NaN or infinite values");
+  }
+  const bool* has = present.data_ptr<bool>();
+  double* sums = sums_.data_ptr<double>();
+  auto* counts = counts_.data_ptr<std::int64_t>();
+  const std::int64_t per_group = n / (kNumMetrics * kNumModalities);
+  for (int m = 0; m < kNumMetrics; ++m) {
+    for (int g = 0; g < kNumModalities; ++g) {
+      if (!has[g]) continue;
+      const std::int64_t offset = (m * kNumModalities + g) * per_group;
+      for (std::int64_t i = 0; i < per_group; ++i) sums[offset + i] += in[offset + i];
+    }
+  }
+  for (int g = 0; g < kNumModalities; ++g) counts[g] += has[g] ? 1 : 0;
   ++samples_;
   if (std::find(kCheckpoints.begin(), kCheckpoints.end(), samples_) != kCheckpoints.end()) {
     snapshots_[samples_] = mean().to(torch::kFloat32);
@@ -253,8 +390,8 @@ ScoreAccumulator ScoreAccumulator::load(const std::filesystem::path& path) {
               ", layers, neurons], got ", sums.sizes());
   ScoreAccumulator out(meta.count("dataset") ? meta.at("dataset") : "",
                        static_cast<int>(sums.size(2)), sums.size(3));
-  out.sums_ = sums;
-  out.counts_ = file.get("counts", std::vector<std::int64_t>{kNumModalities});
+  out.sums_ = sums.contiguous().clone();  // Owned and dense: add() writes through raw pointers.
+  out.counts_ = file.get("counts", std::vector<std::int64_t>{kNumModalities}).contiguous().clone();
   out.samples_ = file.get("samples", std::vector<std::int64_t>{1}).item<std::int64_t>();
   CS_CHECK_AS(FormatError,
               out.counts_.scalar_type() == torch::kInt64 && out.samples_ >= 0 &&

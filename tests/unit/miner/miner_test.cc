@@ -282,6 +282,74 @@ TEST(MinerAnalysis, LayerSharesSumToOnePerModality) {
 namespace clearsight::miner {
 namespace {
 
+// The metrics written as whole-tensor ops, straight from their definitions, for one prompt.
+torch::Tensor reference_scores(const torch::Tensor& x, const torch::Tensor& pattern,
+                               const torch::Tensor& masks) {
+  // x [Y, L, N], pattern [Y, H, L, L], masks [G, L] -> [5, G, Y, N].
+  const auto xd = x.to(torch::kFloat64);
+  const auto a = pattern.to(torch::kFloat64).mean(1);  // [Y, L, L]
+  const auto m = masks.to(torch::kFloat64);            // [G, L]
+  const auto counts = m.sum(-1, true).clamp_min(1);    // [G, 1]
+  const auto mean = torch::matmul(m, xd) / counts;     // [Y, G, N]
+  const auto prob = torch::matmul(m, (xd > 0).to(torch::kFloat64)) / counts;
+  auto max = torch::zeros_like(mean);
+  for (std::int64_t g = 0; g < m.size(0); ++g) {
+    const auto idx = masks[g].nonzero().flatten();
+    if (idx.numel() > 0) max.select(1, g).copy_(std::get<0>(xd.index_select(1, idx).max(1)));
+  }
+  auto weights = [&](const torch::Tensor& attention) {
+    const auto w = torch::matmul(m, attention) * m;
+    const auto total = w.sum(-1, true);
+    return torch::where(total > 0, w / total.clamp_min(1e-300), (m / counts).expand_as(w));
+  };
+  const auto attn_k = torch::matmul(weights(a), xd);
+  const auto attn_q = torch::matmul(weights(a.transpose(-1, -2)), xd);
+  const auto present = masks.any(1).to(torch::kFloat64).view({1, -1, 1, 1});
+  return min_max(torch::stack({prob, mean, max, attn_k, attn_q}).permute({0, 2, 1, 3})) * present;
+}
+
+TEST(MinerStage2, LoopScorerMatchesTheTensorDefinitions) {
+  torch::manual_seed(3);
+  const int layers = 2;
+  const std::int64_t batch = 2, length = 9, neurons = 6, heads = 3;
+  auto masks = torch::zeros({batch, kNumModalities, length}, torch::kBool);
+  // Prompt 0: special, text x3, image x4, special. Prompt 1: two positions of padding at the end.
+  const std::vector<std::vector<int>> kinds = {{1, 0, 0, 0, 2, 2, 2, 2, 1},
+                                               {1, 0, 4, 4, 4, 0, 1, -1, -1}};
+  for (std::int64_t b = 0; b < batch; ++b) {
+    for (std::int64_t i = 0; i < length; ++i) {
+      const int k = kinds[b][i];
+      if (k < 0) continue;
+      masks[b][k][i] = true;
+      masks[b][5][i] = k <= 1;
+      masks[b][6][i] = true;
+    }
+  }
+  for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    nn::ActivationCache cache;
+    std::vector<torch::Tensor> xs, ps;
+    for (int l = 0; l < layers; ++l) {
+      xs.push_back(torch::randn({batch, length, neurons}, dtype));
+      // Causal, row-normalised attention patterns.
+      auto logits = torch::randn({batch, heads, length, length}, dtype);
+      logits = logits.masked_fill(torch::ones({length, length}, torch::kBool).triu(1), -1e9);
+      ps.push_back(torch::softmax(logits, -1));
+      cache.add("blocks." + std::to_string(l) + ".mlp.hook_post", xs.back());
+      cache.add("blocks." + std::to_string(l) + ".attn.hook_pattern", ps.back());
+    }
+    const auto scores = score_batch(cache, masks, layers);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const auto expected = reference_scores(torch::stack({xs[0][b], xs[1][b]}),
+                                             torch::stack({ps[0][b], ps[1][b]}), masks[b]);
+      const double tol = dtype == torch::kFloat32 ? 1e-5 : 1e-12;
+      EXPECT_TRUE(torch::allclose(scores[b].scores, expected, tol, tol))
+          << "prompt " << b << " dtype " << dtype << " max diff "
+          << (scores[b].scores - expected).abs().max().item<double>();
+      EXPECT_TRUE(scores[b].present.equal(masks[b].any(1)));
+    }
+  }
+}
+
 TEST(MinerStage2, BatchedScoringEqualsOnePromptAtATime) {
   torch::manual_seed(7);
   const auto tok = mm::Tokenizer::from_words({"what", "color", "is", "the", "circle", "red"});
