@@ -61,6 +61,30 @@ void BM_Score(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
 }
 
+// The metrics alone on recorded caches (no forward): what scoring adds per prompt.
+void BM_MetricsOnly(benchmark::State& state) {
+  torch::NoGradGuard no_grad;
+  const int layers = static_cast<int>(g_model->config().num_hidden_layers);
+  miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
+  std::vector<nn::ActivationCache> caches;
+  std::vector<torch::Tensor> masks;
+  for (const auto& ids : g_prompts) {
+    mm::MmInputs in;
+    in.input_ids = ids;
+    caches.push_back(
+        g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false))
+            .second);
+    masks.push_back(miner::modality_masks(ids[0], *g_tokenizer));
+  }
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < caches.size(); ++i) {
+      acc.add(miner::score_sample(caches[i], masks[i], layers));
+    }
+  }
+  benchmark::DoNotOptimize(acc.samples());
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+}
+
 // Batches of 16 right-padded prompts, as `miner score` runs them.
 std::vector<mm::MmInputs> g_batches;
 std::vector<torch::Tensor> g_batch_masks;
@@ -118,6 +142,7 @@ void BM_CacheBatched(benchmark::State& state) {
 BENCHMARK(BM_PlainForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Cache)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Score)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MetricsOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PlainForwardBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CacheBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ScoreBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -168,6 +193,9 @@ int main(int argc, char** argv) {
               100.0 * (cache / plain - 1.0));
   std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "MINER scoring (cache + 5 metrics)",
               1 / score, 100.0 * (score / plain - 1.0));
+  const double metrics = reporter.seconds("BM_MetricsOnly/real_time") / prompts;
+  std::printf("%-34s %8.1f us per prompt (%.1f%% of a plain forward)\n",
+              "metrics alone on recorded caches", 1e6 * metrics, 100.0 * metrics / plain);
   const double plain_b = reporter.seconds("BM_PlainForwardBatched/real_time") / prompts;
   const double score_b = reporter.seconds("BM_ScoreBatched/real_time") / prompts;
   std::printf("%-34s %8.1f samples/s (baseline, batches of 16)\n", "plain forward, batched",

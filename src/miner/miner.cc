@@ -96,29 +96,79 @@ torch::Tensor min_max(const torch::Tensor& x) {
 
 namespace {
 
-// Adds one position's activations to a group's running metrics, accumulated in the cache's own
-// precision (separate arrays, so the loop vectorises; AVX2 where the CPU has it).
-#define CS_ACCUMULATE_ROW(T)                                                               \
-  __attribute__((target_clones("avx2", "default"))) void accumulate_row(                   \
-      const T* __restrict x, std::int64_t neurons, T wk, T wq, T* __restrict prob,         \
-      T* __restrict mean, T* __restrict max, T* __restrict attn_k, T* __restrict attn_q) { \
-    for (std::int64_t n = 0; n < neurons; ++n) {                                           \
-      const T v = x[n];                                                                    \
-      prob[n] += v > 0 ? T(1) : T(0);                                                      \
-      mean[n] += v;                                                                        \
-      max[n] = v > max[n] ? v : max[n];                                                    \
-      attn_k[n] += wk * v;                                                                 \
-      attn_q[n] += wq * v;                                                                 \
-    }                                                                                      \
+// Vectorisable row kernels in the cache's own precision (AVX2 clones where the CPU has it).
+#define CS_ROW_KERNELS(T)                                                                   \
+  /* prob, mean as sums and max as running maxima of one position's activations. */         \
+  __attribute__((target_clones("avx2", "default"))) void add_stats(                         \
+      const T* __restrict x, std::int64_t n, T* __restrict prob, T* __restrict mean,        \
+      T* __restrict max) {                                                                  \
+    for (std::int64_t k = 0; k < n; ++k) {                                                  \
+      const T v = x[k];                                                                     \
+      prob[k] += v > 0 ? T(1) : T(0);                                                       \
+      mean[k] += v;                                                                         \
+      max[k] = v > max[k] ? v : max[k];                                                     \
+    }                                                                                       \
+  }                                                                                         \
+  /* Attention-weighted sums of one position's activations. */                              \
+  __attribute__((target_clones("avx2", "default"))) void add_weighted(                      \
+      const T* __restrict x, std::int64_t n, T wk, T wq, T* __restrict attn_k,              \
+      T* __restrict attn_q) {                                                               \
+    for (std::int64_t k = 0; k < n; ++k) {                                                  \
+      attn_k[k] += wk * x[k];                                                               \
+      attn_q[k] += wq * x[k];                                                               \
+    }                                                                                       \
+  }                                                                                         \
+  /* Merges the statistics of one position class into a group. */                           \
+  __attribute__((target_clones("avx2", "default"))) void merge_stats(                       \
+      const T* __restrict prob_in, const T* __restrict mean_in, const T* __restrict max_in, \
+      std::int64_t n, T* __restrict prob, T* __restrict mean, T* __restrict max) {          \
+    for (std::int64_t k = 0; k < n; ++k) {                                                  \
+      prob[k] += prob_in[k];                                                                \
+      mean[k] += mean_in[k];                                                                \
+      max[k] = max_in[k] > max[k] ? max_in[k] : max[k];                                     \
+    }                                                                                       \
+  }                                                                                         \
+  /* Writes scale * in, min-max normalised, to out (a constant row becomes 0). */           \
+  __attribute__((target_clones("avx2", "default"))) void normalise_row(                     \
+      const T* __restrict in, std::int64_t n, double scale, double* __restrict out) {       \
+    constexpr int kLanes = 8;                                                               \
+    T lo[kLanes], hi[kLanes];                                                               \
+    for (int j = 0; j < kLanes; ++j) lo[j] = hi[j] = in[0];                                 \
+    std::int64_t k = 0;                                                                     \
+    for (; k + kLanes <= n; k += kLanes) {                                                  \
+      for (int j = 0; j < kLanes; ++j) {                                                    \
+        lo[j] = in[k + j] < lo[j] ? in[k + j] : lo[j];                                      \
+        hi[j] = in[k + j] > hi[j] ? in[k + j] : hi[j];                                      \
+      }                                                                                     \
+    }                                                                                       \
+    for (; k < n; ++k) {                                                                    \
+      lo[0] = in[k] < lo[0] ? in[k] : lo[0];                                                \
+      hi[0] = in[k] > hi[0] ? in[k] : hi[0];                                                \
+    }                                                                                       \
+    double low = lo[0], high = hi[0];                                                       \
+    for (int j = 1; j < kLanes; ++j) {                                                      \
+      low = std::min<double>(low, lo[j]);                                                   \
+      high = std::max<double>(high, hi[j]);                                                 \
+    }                                                                                       \
+    /* scale > 0, so the extremes of scale * in are scale times the extremes of in. */      \
+    const double range = (high - low) * scale;                                              \
+    if (!(range > 0)) {                                                                     \
+      std::fill(out, out + n, 0.0);                                                         \
+      return;                                                                               \
+    }                                                                                       \
+    const double gain = scale / range, offset = low * scale / range;                        \
+    for (k = 0; k < n; ++k) out[k] = in[k] * gain - offset;                                 \
   }
-CS_ACCUMULATE_ROW(float)
-CS_ACCUMULATE_ROW(double)
-#undef CS_ACCUMULATE_ROW
+CS_ROW_KERNELS(float)
+CS_ROW_KERNELS(double)
+#undef CS_ROW_KERNELS
 
-// Stage 2 with the layer's causal attention, as plain loops over the cached activations: every
-// metric is a masked sum over positions, and each position belongs to at most three groups (its
-// own modality, special_text, prompt), so one pass per layer computes all metrics of all groups.
-// Torch ops would cost more in dispatch than the arithmetic at these sizes (docs/RESULTS.md).
+// Stage 2 with the layer's causal attention, as plain loops over the cached activations. prob,
+// mean and max are masked sums/maxima: positions with the same set of groups (a "class": e.g.
+// {text, special_text, prompt}) are reduced once and the classes merged into their groups. The
+// attention-weighted sums need each group's own weights: one pass per (position, group), and each
+// position is in at most three groups. Torch ops would cost more in dispatch than the arithmetic
+// at these sizes (docs/RESULTS.md).
 template <typename T>
 void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch::Tensor>& as,
                    const torch::Tensor& masks, std::vector<SampleScores>& out) {
@@ -133,18 +183,28 @@ void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch
   for (std::int64_t b = 0; b < batch; ++b) {
     const bool* mask = mask_base + b * kNumModalities * length;
     auto in = [&](int g, std::int64_t i) { return mask[g * length + i]; };
-    // Groups of each position and position counts of each group.
+    // Groups of each position, position counts of each group, and the position classes.
     std::vector<std::array<int, kNumModalities>> groups(static_cast<std::size_t>(length));
     std::vector<int> n_groups(static_cast<std::size_t>(length), 0);
+    std::vector<int> class_of(static_cast<std::size_t>(length), -1);
+    std::vector<unsigned> class_bits;
     std::array<double, kNumModalities> count{};
     for (std::int64_t i = 0; i < length; ++i) {
+      unsigned bits = 0;
       for (int g = 0; g < kNumModalities; ++g) {
         if (in(g, i)) {
           groups[i][n_groups[i]++] = g;
           count[g] += 1;
+          bits |= 1u << g;
         }
       }
+      if (bits == 0) continue;
+      auto it = std::find(class_bits.begin(), class_bits.end(), bits);
+      class_of[i] = static_cast<int>(it - class_bits.begin());
+      if (it == class_bits.end()) class_bits.push_back(bits);
     }
+    const auto classes = static_cast<std::int64_t>(class_bits.size());
+    std::vector<T> class_stats(static_cast<std::size_t>(3 * classes * neurons));
     double* scores = out[b].scores.data_ptr<double>();
     for (std::int64_t l = 0; l < layers; ++l) {
       const T* x = xs[l].data_ptr<T>() + b * length * neurons;
@@ -184,40 +244,47 @@ void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch
           }
         }
       }
-      // Raw metrics in a scratch buffer of the cache's precision: prob and mean as sums, max as
-      // running maxima.
+      // Raw metrics in scratch buffers of the cache's precision.
       std::fill(scratch.begin(), scratch.end(), T(0));
+      std::fill(class_stats.begin(), class_stats.end(), T(0));
       auto raw = [&](int m, int g) { return scratch.data() + (m * kNumModalities + g) * neurons; };
-      std::array<bool, kNumModalities> seen{};
+      auto stat = [&](std::int64_t c, int m) { return class_stats.data() + (3 * c + m) * neurons; };
+      std::vector<bool> class_seen(static_cast<std::size_t>(classes), false);
       for (std::int64_t i = 0; i < length; ++i) {
+        const int c = class_of[i];
+        if (c < 0) continue;
         const T* xi = x + i * neurons;
+        if (!class_seen[c]) {
+          std::copy(xi, xi + neurons, stat(c, 2));
+          class_seen[c] = true;
+        }
+        add_stats(xi, neurons, stat(c, 0), stat(c, 1), stat(c, 2));
         for (int t = 0; t < n_groups[i]; ++t) {
           const int g = groups[i][t];
-          if (!seen[g]) {
-            std::copy(xi, xi + neurons, raw(2, g));
-            seen[g] = true;
-          }
-          accumulate_row(xi, neurons, static_cast<T>(wk[g * length + i]),
-                         static_cast<T>(wq[g * length + i]), raw(0, g), raw(1, g), raw(2, g),
-                         raw(3, g), raw(4, g));
+          add_weighted(xi, neurons, static_cast<T>(wk[g * length + i]),
+                       static_cast<T>(wq[g * length + i]), raw(3, g), raw(4, g));
         }
       }
-      // Means, then min-max normalisation over neurons into the float64 scores (constant rows
-      // become 0).
-      for (int g = 0; g < kNumModalities; ++g) {
-        if (count[g] == 0) continue;
-        for (int m = 0; m < kNumMetrics; ++m) {
-          const T* in = raw(m, g);
-          double* r = scores + m * block + g * plane + l * row;
-          const double scale = m <= 1 ? 1.0 / count[g] : 1.0;
-          double lo = in[0] * scale, hi = lo;
-          for (std::int64_t n = 0; n < neurons; ++n) {
-            r[n] = in[n] * scale;
-            lo = std::min(lo, r[n]);
-            hi = std::max(hi, r[n]);
+      std::array<bool, kNumModalities> group_seen{};
+      for (std::int64_t c = 0; c < classes; ++c) {
+        for (int g = 0; g < kNumModalities; ++g) {
+          if (!(class_bits[c] & (1u << g))) continue;
+          if (!group_seen[g]) {
+            std::copy(stat(c, 2), stat(c, 2) + neurons, raw(2, g));
+            group_seen[g] = true;
           }
-          const double range = hi - lo;
-          for (std::int64_t n = 0; n < neurons; ++n) r[n] = range > 0 ? (r[n] - lo) / range : 0.0;
+          merge_stats(stat(c, 0), stat(c, 1), stat(c, 2), neurons, raw(0, g), raw(1, g), raw(2, g));
+        }
+      }
+      // Means, then min-max normalisation over neurons into the float64 scores.
+      for (int g = 0; g < kNumModalities; ++g) {
+        for (int m = 0; m < kNumMetrics; ++m) {
+          double* dest = scores + m * block + g * plane + l * row;
+          if (count[g] == 0) {
+            std::fill(dest, dest + neurons, 0.0);
+            continue;
+          }
+          normalise_row(raw(m, g), neurons, m <= 1 ? 1.0 / count[g] : 1.0, dest);
         }
       }
     }
@@ -257,7 +324,8 @@ std::vector<SampleScores> score_batch(const nn::ActivationCache& cache, const to
     }
     const auto masks_c = masks.to(torch::kBool).contiguous();
     for (std::int64_t b = 0; b < batch; ++b) {
-      out[b].scores = torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
+      // Every row is written by causal_scores (absent groups as zeros).
+      out[b].scores = torch::empty({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
     }
     const bool single = first.scalar_type() == torch::kFloat32;
     for (auto& x : xs) x = single ? x.contiguous() : x.to(torch::kFloat64).contiguous();
@@ -316,6 +384,33 @@ ScoreAccumulator::ScoreAccumulator(std::string dataset, int layers, std::int64_t
       sums_(torch::zeros({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64)),
       counts_(torch::zeros({kNumModalities}, torch::kInt64)) {}
 
+namespace {
+
+// True when no entry is NaN or infinite (x * 0 is 0 exactly for finite x), in separate lanes so
+// the loop vectorises.
+__attribute__((target_clones("avx2", "default"))) bool all_finite(const double* __restrict x,
+                                                                  std::int64_t n) {
+  constexpr int kLanes = 8;
+  double probe[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) probe[j] += x[i + j] * 0.0;
+  }
+  for (; i < n; ++i) probe[0] += x[i] * 0.0;
+  double total = 0.0;
+  for (double p : probe) total += p;
+  return total == 0.0;
+}
+
+// sums += in, vectorised.
+__attribute__((target_clones("avx2", "default"))) void add_into(const double* __restrict in,
+                                                                std::int64_t n,
+                                                                double* __restrict sums) {
+  for (std::int64_t i = 0; i < n; ++i) sums[i] += in[i];
+}
+
+}  // namespace
+
 void ScoreAccumulator::add(const SampleScores& sample) {
   CS_CHECK_AS(ShapeError, sample.scores.sizes() == sums_.sizes(), "sample scores have shape ",
               sample.scores.sizes(), ", the accumulator ", sums_.sizes());
@@ -326,9 +421,7 @@ void ScoreAccumulator::add(const SampleScores& sample) {
               present.numel(), " entries, expected ", kNumModalities);
   const double* in = scores.data_ptr<double>();
   const auto n = scores.numel();
-  for (std::int64_t i = 0; i < n; ++i) {
-    CS_CHECK_AS(NumericError, std::isfinite(in[i]), "sample scores contain NaN or infinite values");
-  }
+  CS_CHECK_AS(NumericError, all_finite(in, n), "sample scores contain NaN or infinite values");
   const bool* has = present.data_ptr<bool>();
   double* sums = sums_.data_ptr<double>();
   auto* counts = counts_.data_ptr<std::int64_t>();
@@ -337,7 +430,7 @@ void ScoreAccumulator::add(const SampleScores& sample) {
     for (int g = 0; g < kNumModalities; ++g) {
       if (!has[g]) continue;
       const std::int64_t offset = (m * kNumModalities + g) * per_group;
-      for (std::int64_t i = 0; i < per_group; ++i) sums[offset + i] += in[offset + i];
+      add_into(in + offset, per_group, sums + offset);
     }
   }
   for (int g = 0; g < kNumModalities; ++g) counts[g] += has[g] ? 1 : 0;
