@@ -9,6 +9,8 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -54,7 +56,7 @@ void BM_Score(benchmark::State& state) {
       in.input_ids = ids;
       auto [logits, cache] =
           g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
-      acc.add(miner::score_sample(cache, miner::modality_masks(ids[0], *g_tokenizer), layers));
+      acc.add_batch(cache, miner::modality_masks(ids[0], *g_tokenizer).unsqueeze(0), layers);
     }
   }
   benchmark::DoNotOptimize(acc.samples());
@@ -78,7 +80,7 @@ void BM_MetricsOnly(benchmark::State& state) {
   }
   for (auto _ : state) {
     for (std::size_t i = 0; i < caches.size(); ++i) {
-      acc.add(miner::score_sample(caches[i], masks[i], layers));
+      acc.add_batch(caches[i], masks[i].unsqueeze(0), layers);
     }
   }
   benchmark::DoNotOptimize(acc.samples());
@@ -105,7 +107,7 @@ void BM_ScoreBatched(benchmark::State& state) {
     for (std::size_t i = 0; i < g_batches.size(); ++i) {
       auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(g_batches[i]); },
                                                      miner::score_hooks(false));
-      for (const auto& s : miner::score_batch(cache, g_batch_masks[i], layers)) acc.add(s);
+      acc.add_batch(cache, g_batch_masks[i], layers);
     }
   }
   benchmark::DoNotOptimize(acc.samples());
@@ -205,6 +207,67 @@ int main(int argc, char** argv) {
               1 / cache_b, 100.0 * (cache_b / plain_b - 1.0));
   std::printf("%-34s %8.1f samples/s  overhead %.1f%%\n", "MINER scoring, batched", 1 / score_b,
               100.0 * (score_b / plain_b - 1.0));
+
+  // Paired rounds: the forward and the scoring timed back to back, in alternating order, so slow
+  // phases of a shared machine hit both; the median of the per-round ratios is the robust figure.
+  {
+    torch::NoGradGuard no_grad;
+    const int layers = static_cast<int>(g_model->config().num_hidden_layers);
+    miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
+    auto seconds = [](auto&& fn) {
+      const auto t0 = std::chrono::steady_clock::now();
+      fn();
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    auto plain_pass = [&] {
+      for (const auto& ids : g_prompts) {
+        mm::MmInputs in;
+        in.input_ids = ids;
+        benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
+      }
+    };
+    auto score_pass = [&] {
+      for (const auto& ids : g_prompts) {
+        mm::MmInputs in;
+        in.input_ids = ids;
+        auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(in); },
+                                                       miner::score_hooks(false));
+        acc.add_batch(cache, miner::modality_masks(ids[0], *g_tokenizer).unsqueeze(0), layers);
+      }
+    };
+    auto plain_batched = [&] {
+      for (const auto& in : g_batches) benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
+    };
+    auto score_batched = [&] {
+      for (std::size_t i = 0; i < g_batches.size(); ++i) {
+        auto [logits, cache] = g_model->run_with_cache(
+            [&] { return g_model->forward(g_batches[i]); }, miner::score_hooks(false));
+        acc.add_batch(cache, g_batch_masks[i], layers);
+      }
+    };
+    const int rounds = 21;
+    std::vector<double> single, batched;
+    for (int r = 0; r < rounds; ++r) {
+      const bool plain_first = r % 2 == 0;
+      double tp = 0, ts = 0, tpb = 0, tsb = 0;
+      if (plain_first) tp = seconds(plain_pass), tpb = seconds(plain_batched);
+      ts = seconds(score_pass);
+      tsb = seconds(score_batched);
+      if (!plain_first) tp = seconds(plain_pass), tpb = seconds(plain_batched);
+      single.push_back(ts / tp - 1.0);
+      batched.push_back(tsb / tpb - 1.0);
+    }
+    auto summary = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      const auto n = v.size();
+      return std::array<double, 3>{v[n / 4], v[n / 2], v[(3 * n) / 4]};
+    };
+    const auto a = summary(single), b = summary(batched);
+    std::printf(
+        "paired rounds (%d): scoring overhead, median [quartiles]: one prompt %.1f%% "
+        "[%.1f, %.1f], batched %.1f%% [%.1f, %.1f]\n",
+        rounds, 100 * a[1], 100 * a[0], 100 * a[2], 100 * b[1], 100 * b[0], 100 * b[2]);
+  }
 
   // Python: same weights and prompts, scores compared on the first prompt.
   const fs::path dir = fs::temp_directory_path() / ("cs_bench_miner_" + std::to_string(getpid()));

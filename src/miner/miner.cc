@@ -97,67 +97,85 @@ torch::Tensor min_max(const torch::Tensor& x) {
 namespace {
 
 // Vectorisable row kernels in the cache's own precision (AVX2 clones where the CPU has it).
-#define CS_ROW_KERNELS(T)                                                                   \
-  /* prob, mean as sums and max as running maxima of one position's activations. */         \
-  __attribute__((target_clones("avx2", "default"))) void add_stats(                         \
-      const T* __restrict x, std::int64_t n, T* __restrict prob, T* __restrict mean,        \
-      T* __restrict max) {                                                                  \
-    for (std::int64_t k = 0; k < n; ++k) {                                                  \
-      const T v = x[k];                                                                     \
-      prob[k] += v > 0 ? T(1) : T(0);                                                       \
-      mean[k] += v;                                                                         \
-      max[k] = v > max[k] ? v : max[k];                                                     \
-    }                                                                                       \
-  }                                                                                         \
-  /* Attention-weighted sums of one position's activations. */                              \
-  __attribute__((target_clones("avx2", "default"))) void add_weighted(                      \
-      const T* __restrict x, std::int64_t n, T wk, T wq, T* __restrict attn_k,              \
-      T* __restrict attn_q) {                                                               \
-    for (std::int64_t k = 0; k < n; ++k) {                                                  \
-      attn_k[k] += wk * x[k];                                                               \
-      attn_q[k] += wq * x[k];                                                               \
-    }                                                                                       \
-  }                                                                                         \
-  /* Merges the statistics of one position class into a group. */                           \
-  __attribute__((target_clones("avx2", "default"))) void merge_stats(                       \
-      const T* __restrict prob_in, const T* __restrict mean_in, const T* __restrict max_in, \
-      std::int64_t n, T* __restrict prob, T* __restrict mean, T* __restrict max) {          \
-    for (std::int64_t k = 0; k < n; ++k) {                                                  \
-      prob[k] += prob_in[k];                                                                \
-      mean[k] += mean_in[k];                                                                \
-      max[k] = max_in[k] > max[k] ? max_in[k] : max[k];                                     \
-    }                                                                                       \
-  }                                                                                         \
-  /* Writes scale * in, min-max normalised, to out (a constant row becomes 0). */           \
-  __attribute__((target_clones("avx2", "default"))) void normalise_row(                     \
-      const T* __restrict in, std::int64_t n, double scale, double* __restrict out) {       \
-    constexpr int kLanes = 8;                                                               \
-    T lo[kLanes], hi[kLanes];                                                               \
-    for (int j = 0; j < kLanes; ++j) lo[j] = hi[j] = in[0];                                 \
-    std::int64_t k = 0;                                                                     \
-    for (; k + kLanes <= n; k += kLanes) {                                                  \
-      for (int j = 0; j < kLanes; ++j) {                                                    \
-        lo[j] = in[k + j] < lo[j] ? in[k + j] : lo[j];                                      \
-        hi[j] = in[k + j] > hi[j] ? in[k + j] : hi[j];                                      \
-      }                                                                                     \
-    }                                                                                       \
-    for (; k < n; ++k) {                                                                    \
-      lo[0] = in[k] < lo[0] ? in[k] : lo[0];                                                \
-      hi[0] = in[k] > hi[0] ? in[k] : hi[0];                                                \
-    }                                                                                       \
-    double low = lo[0], high = hi[0];                                                       \
-    for (int j = 1; j < kLanes; ++j) {                                                      \
-      low = std::min<double>(low, lo[j]);                                                   \
-      high = std::max<double>(high, hi[j]);                                                 \
-    }                                                                                       \
-    /* scale > 0, so the extremes of scale * in are scale times the extremes of in. */      \
-    const double range = (high - low) * scale;                                              \
-    if (!(range > 0)) {                                                                     \
-      std::fill(out, out + n, 0.0);                                                         \
-      return;                                                                               \
-    }                                                                                       \
-    const double gain = scale / range, offset = low * scale / range;                        \
-    for (k = 0; k < n; ++k) out[k] = in[k] * gain - offset;                                 \
+#define CS_ROW_KERNELS(T)                                                                       \
+  /* prob, mean as sums and max as running maxima of one position's activations. */             \
+  __attribute__((target_clones("avx2", "default"))) void add_stats(                             \
+      const T* __restrict x, std::int64_t n, T* __restrict prob, T* __restrict mean,            \
+      T* __restrict max) {                                                                      \
+    for (std::int64_t k = 0; k < n; ++k) {                                                      \
+      const T v = x[k];                                                                         \
+      prob[k] += v > 0 ? T(1) : T(0);                                                           \
+      mean[k] += v;                                                                             \
+      max[k] = v > max[k] ? v : max[k];                                                         \
+    }                                                                                           \
+  }                                                                                             \
+  /* Attention-weighted sums of one position's activations. */                                  \
+  __attribute__((target_clones("avx2", "default"))) void add_weighted(                          \
+      const T* __restrict x, std::int64_t n, T wk, T wq, T* __restrict attn_k,                  \
+      T* __restrict attn_q) {                                                                   \
+    for (std::int64_t k = 0; k < n; ++k) {                                                      \
+      attn_k[k] += wk * x[k];                                                                   \
+      attn_q[k] += wq * x[k];                                                                   \
+    }                                                                                           \
+  }                                                                                             \
+  /* Merges the statistics of one position class into a group. */                               \
+  __attribute__((target_clones("avx2", "default"))) void merge_stats(                           \
+      const T* __restrict prob_in, const T* __restrict mean_in, const T* __restrict max_in,     \
+      std::int64_t n, T* __restrict prob, T* __restrict mean, T* __restrict max) {              \
+    for (std::int64_t k = 0; k < n; ++k) {                                                      \
+      prob[k] += prob_in[k];                                                                    \
+      mean[k] += mean_in[k];                                                                    \
+      max[k] = max_in[k] > max[k] ? max_in[k] : max[k];                                         \
+    }                                                                                           \
+  }                                                                                             \
+  /* Writes (or adds) scale * in, min-max normalised, to out (a constant row gives 0). */       \
+  __attribute__((target_clones("avx2", "default"))) void normalise_row(                         \
+      const T* __restrict in, std::int64_t n, double scale, bool add, double* __restrict out) { \
+    constexpr int kLanes = 8;                                                                   \
+    T lo[kLanes], hi[kLanes];                                                                   \
+    for (int j = 0; j < kLanes; ++j) lo[j] = hi[j] = in[0];                                     \
+    std::int64_t k = 0;                                                                         \
+    for (; k + kLanes <= n; k += kLanes) {                                                      \
+      for (int j = 0; j < kLanes; ++j) {                                                        \
+        lo[j] = in[k + j] < lo[j] ? in[k + j] : lo[j];                                          \
+        hi[j] = in[k + j] > hi[j] ? in[k + j] : hi[j];                                          \
+      }                                                                                         \
+    }                                                                                           \
+    for (; k < n; ++k) {                                                                        \
+      lo[0] = in[k] < lo[0] ? in[k] : lo[0];                                                    \
+      hi[0] = in[k] > hi[0] ? in[k] : hi[0];                                                    \
+    }                                                                                           \
+    double low = lo[0], high = hi[0];                                                           \
+    for (int j = 1; j < kLanes; ++j) {                                                          \
+      low = std::min<double>(low, lo[j]);                                                       \
+      high = std::max<double>(high, hi[j]);                                                     \
+    }                                                                                           \
+    /* scale > 0, so the extremes of scale * in are scale times the extremes of in. */          \
+    const double range = (high - low) * scale;                                                  \
+    if (!(range > 0)) {                                                                         \
+      if (!add) std::fill(out, out + n, 0.0);                                                   \
+      return;                                                                                   \
+    }                                                                                           \
+    const double gain = scale / range, offset = low * scale / range;                            \
+    if (add) {                                                                                  \
+      for (k = 0; k < n; ++k) out[k] += in[k] * gain - offset;                                  \
+    } else {                                                                                    \
+      for (k = 0; k < n; ++k) out[k] = in[k] * gain - offset;                                   \
+    }                                                                                           \
+  }                                                                                             \
+  /* True when no entry is NaN or infinite (x * 0 is 0 exactly for finite x). */                \
+  __attribute__((target_clones("avx2", "default"))) bool all_finite(const T* __restrict x,      \
+                                                                    std::int64_t n) {           \
+    constexpr int kLanes = 8;                                                                   \
+    T probe[kLanes] = {};                                                                       \
+    std::int64_t i = 0;                                                                         \
+    for (; i + kLanes <= n; i += kLanes) {                                                      \
+      for (int j = 0; j < kLanes; ++j) probe[j] += x[i + j] * T(0);                             \
+    }                                                                                           \
+    for (; i < n; ++i) probe[0] += x[i] * T(0);                                                 \
+    T total = 0;                                                                                \
+    for (T p : probe) total += p;                                                               \
+    return total == T(0);                                                                       \
   }
 CS_ROW_KERNELS(float)
 CS_ROW_KERNELS(double)
@@ -169,9 +187,12 @@ CS_ROW_KERNELS(double)
 // attention-weighted sums need each group's own weights: one pass per (position, group), and each
 // position is in at most three groups. Torch ops would cost more in dispatch than the arithmetic
 // at these sizes (docs/RESULTS.md).
-template <typename T>
+// A sink gives each prompt's destination ([kNumMetrics, kNumModalities, layers, neurons] float64)
+// through begin(b), says whether rows are added (accumulation; absent groups untouched) or
+// written (absent groups as zeros), and hears end(b) after the prompt.
+template <typename T, typename Sink>
 void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch::Tensor>& as,
-                   const torch::Tensor& masks, std::vector<SampleScores>& out) {
+                   const torch::Tensor& masks, Sink& sink) {
   const auto layers = static_cast<std::int64_t>(xs.size());
   const auto batch = xs[0].size(0), length = xs[0].size(1), neurons = xs[0].size(2);
   const std::int64_t row = neurons, plane = layers * neurons, block = kNumModalities * plane;
@@ -205,7 +226,8 @@ void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch
     }
     const auto classes = static_cast<std::int64_t>(class_bits.size());
     std::vector<T> class_stats(static_cast<std::size_t>(3 * classes * neurons));
-    double* scores = out[b].scores.data_ptr<double>();
+    double* scores = sink.begin(b);
+    const bool add = sink.accumulate;
     for (std::int64_t l = 0; l < layers; ++l) {
       const T* x = xs[l].data_ptr<T>() + b * length * neurons;
       const auto heads = as[l].size(1);
@@ -281,14 +303,78 @@ void causal_scores(const std::vector<torch::Tensor>& xs, const std::vector<torch
         for (int m = 0; m < kNumMetrics; ++m) {
           double* dest = scores + m * block + g * plane + l * row;
           if (count[g] == 0) {
-            std::fill(dest, dest + neurons, 0.0);
+            if (!add) std::fill(dest, dest + neurons, 0.0);
             continue;
           }
-          normalise_row(raw(m, g), neurons, m <= 1 ? 1.0 / count[g] : 1.0, dest);
+          normalise_row(raw(m, g), neurons, m <= 1 ? 1.0 / count[g] : 1.0, add, dest);
         }
       }
     }
+    sink.end(b);
   }
+}
+
+// The cache's tensors for causal scoring, checked and made dense in one precision.
+struct CausalInputs {
+  std::vector<torch::Tensor> xs, as;
+  torch::Tensor masks;
+  bool single = true;  // float32 (else float64).
+  std::int64_t batch = 0, length = 0, neurons = 0;
+};
+
+CausalInputs causal_inputs(const nn::ActivationCache& cache, const torch::Tensor& masks,
+                           int layers) {
+  CausalInputs in;
+  const auto first = cache[layer_hook(0, "mlp.hook_post")];
+  CS_CHECK_AS(ShapeError, first.dim() == 3, "mlp.hook_post has shape ", first.sizes(),
+              ", expected [B, L, N]");
+  in.batch = first.size(0);
+  in.length = first.size(1);
+  in.neurons = first.size(2);
+  CS_CHECK_AS(ShapeError,
+              masks.dim() == 3 && masks.size(0) == in.batch && masks.size(1) == kNumModalities &&
+                  masks.size(2) == in.length,
+              "modality masks have shape ", masks.sizes(), ", expected [", in.batch, ", ",
+              kNumModalities, ", ", in.length, "]");
+  in.single = first.scalar_type() == torch::kFloat32;
+  const auto dtype = in.single ? torch::kFloat32 : torch::kFloat64;
+  for (int l = 0; l < layers; ++l) {
+    const auto x = cache[layer_hook(l, "mlp.hook_post")];
+    const auto p = cache[layer_hook(l, "attn.hook_pattern")];
+    CS_CHECK_AS(ShapeError, x.sizes() == first.sizes(), "blocks.", l, ".mlp.hook_post has shape ",
+                x.sizes(), ", expected ", first.sizes());
+    CS_CHECK_AS(
+        ShapeError,
+        p.dim() == 4 && p.size(0) == in.batch && p.size(2) == in.length && p.size(3) == in.length,
+        "blocks.", l, ".attn.hook_pattern has shape ", p.sizes(), ", expected [", in.batch, ", H, ",
+        in.length, ", ", in.length, "]");
+    in.xs.push_back(x.to(dtype).contiguous());
+    in.as.push_back(p.to(dtype).contiguous());
+  }
+  in.masks = masks.to(torch::kBool).contiguous();
+  return in;
+}
+
+template <typename Sink>
+void run_causal(const CausalInputs& in, Sink& sink) {
+  if (in.single) {
+    causal_scores<float>(in.xs, in.as, in.masks, sink);
+  } else {
+    causal_scores<double>(in.xs, in.as, in.masks, sink);
+  }
+}
+
+// True when prompt b's activations and attention are all finite (its scores then are too).
+bool prompt_finite(const CausalInputs& in, std::int64_t b) {
+  for (std::size_t l = 0; l < in.xs.size(); ++l) {
+    for (const auto* t : {&in.xs[l], &in.as[l]}) {
+      const auto per = t->numel() / in.batch;
+      const bool ok = in.single ? all_finite(t->data_ptr<float>() + b * per, per)
+                                : all_finite(t->data_ptr<double>() + b * per, per);
+      if (!ok) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -310,32 +396,18 @@ std::vector<SampleScores> score_batch(const nn::ActivationCache& cache, const to
   std::vector<SampleScores> out(static_cast<std::size_t>(batch));
   for (std::int64_t b = 0; b < batch; ++b) out[b].present = masks[b].any(1);
   if (!options.faithful) {
-    std::vector<torch::Tensor> xs, as;
-    for (int l = 0; l < layers; ++l) {
-      xs.push_back(cache[layer_hook(l, "mlp.hook_post")]);
-      as.push_back(cache[layer_hook(l, "attn.hook_pattern")]);
-      CS_CHECK_AS(ShapeError, xs.back().sizes() == first.sizes(), "blocks.", l,
-                  ".mlp.hook_post has shape ", xs.back().sizes(), ", expected ", first.sizes());
-      const auto& p = as.back();
-      CS_CHECK_AS(ShapeError,
-                  p.dim() == 4 && p.size(0) == batch && p.size(2) == length && p.size(3) == length,
-                  "blocks.", l, ".attn.hook_pattern has shape ", p.sizes(), ", expected [", batch,
-                  ", H, ", length, ", ", length, "]");
-    }
-    const auto masks_c = masks.to(torch::kBool).contiguous();
+    const auto in = causal_inputs(cache, masks, layers);
     for (std::int64_t b = 0; b < batch; ++b) {
       // Every row is written by causal_scores (absent groups as zeros).
       out[b].scores = torch::empty({kNumMetrics, kNumModalities, layers, neurons}, torch::kFloat64);
     }
-    const bool single = first.scalar_type() == torch::kFloat32;
-    for (auto& x : xs) x = single ? x.contiguous() : x.to(torch::kFloat64).contiguous();
-    for (auto& a : as)
-      a = single ? a.to(torch::kFloat32).contiguous() : a.to(torch::kFloat64).contiguous();
-    if (single) {
-      causal_scores<float>(xs, as, masks_c, out);
-    } else {
-      causal_scores<double>(xs, as, masks_c, out);
-    }
+    struct {
+      std::vector<SampleScores>& out;
+      const bool accumulate = false;
+      double* begin(std::int64_t b) { return out[b].scores.data_ptr<double>(); }
+      void end(std::int64_t) {}
+    } sink{out};
+    run_causal(in, sink);
     return out;
   }
   for (std::int64_t b = 0; b < batch; ++b) {
@@ -386,22 +458,6 @@ ScoreAccumulator::ScoreAccumulator(std::string dataset, int layers, std::int64_t
 
 namespace {
 
-// True when no entry is NaN or infinite (x * 0 is 0 exactly for finite x), in separate lanes so
-// the loop vectorises.
-__attribute__((target_clones("avx2", "default"))) bool all_finite(const double* __restrict x,
-                                                                  std::int64_t n) {
-  constexpr int kLanes = 8;
-  double probe[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) probe[j] += x[i + j] * 0.0;
-  }
-  for (; i < n; ++i) probe[0] += x[i] * 0.0;
-  double total = 0.0;
-  for (double p : probe) total += p;
-  return total == 0.0;
-}
-
 // sums += in, vectorised.
 __attribute__((target_clones("avx2", "default"))) void add_into(const double* __restrict in,
                                                                 std::int64_t n,
@@ -434,6 +490,40 @@ void ScoreAccumulator::add(const SampleScores& sample) {
     }
   }
   for (int g = 0; g < kNumModalities; ++g) counts[g] += has[g] ? 1 : 0;
+  count_sample();
+}
+
+void ScoreAccumulator::add_batch(const nn::ActivationCache& cache, const torch::Tensor& masks,
+                                 int layers, const ScoreOptions& options) {
+  if (options.faithful) {
+    for (const auto& sample : score_batch(cache, masks, layers, options)) add(sample);
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  const auto in = causal_inputs(cache, masks, layers);
+  CS_CHECK_AS(ShapeError, layers == sums_.size(2) && in.neurons == sums_.size(3), "cache of ",
+              layers, " layers x ", in.neurons, " neurons, the accumulator ", sums_.sizes());
+  // Every prompt is checked before any is added, so a bad batch leaves the sums as they were.
+  for (std::int64_t b = 0; b < in.batch; ++b) {
+    CS_CHECK_AS(NumericError, prompt_finite(in, b), "prompt ", b,
+                " of the batch has NaN or infinite activations or attention");
+  }
+  const auto present = in.masks.any(2).contiguous();  // [B, kNumModalities]
+  struct {
+    ScoreAccumulator& acc;
+    const bool* present;
+    const bool accumulate = true;
+    double* begin(std::int64_t) { return acc.sums_.data_ptr<double>(); }
+    void end(std::int64_t b) {
+      auto* counts = acc.counts_.data_ptr<std::int64_t>();
+      for (int g = 0; g < kNumModalities; ++g) counts[g] += present[b * kNumModalities + g];
+      acc.count_sample();
+    }
+  } sink{*this, present.data_ptr<bool>()};
+  run_causal(in, sink);
+}
+
+void ScoreAccumulator::count_sample() {
   ++samples_;
   if (std::find(kCheckpoints.begin(), kCheckpoints.end(), samples_) != kCheckpoints.end()) {
     snapshots_[samples_] = mean().to(torch::kFloat32);

@@ -55,9 +55,7 @@ ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tok
       masks.push_back(modality_masks(batch.inputs.input_ids[row], tokenizer)
                           .logical_and(batch.inputs.attention_mask[row].unsqueeze(0)));
     }
-    for (const auto& scores : score_batch(cache, torch::stack(masks), layers, run.options)) {
-      acc.add(scores);
-    }
+    acc.add_batch(cache, torch::stack(masks), layers, run.options);
     bar.advance(static_cast<std::int64_t>(samples.size()));
   }
   bar.finish();

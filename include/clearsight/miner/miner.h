@@ -89,6 +89,11 @@ class ScoreAccumulator {
   ScoreAccumulator(std::string dataset, int layers, std::int64_t neurons);
   /// Adds one sample's scores.
   void add(const SampleScores& sample);
+  /// Scores a batch from its cache (masks [B, kNumModalities, L]) straight into the sums: equal
+  /// to add() of each score_batch() result, without the per-prompt score tensors. Throws
+  /// NumericError, adding nothing, when any prompt has non-finite activations.
+  void add_batch(const nn::ActivationCache& cache, const torch::Tensor& masks, int layers,
+                 const ScoreOptions& options = {});
   /// Adds another accumulator of the same dataset and shape (shards); sums and counts add up.
   void merge(const ScoreAccumulator& other);
   /// Mean over samples [kNumMetrics, kNumModalities, layers, neurons] (0 where count is 0).
@@ -113,6 +118,7 @@ class ScoreAccumulator {
   torch::Tensor counts_;  // int64 [modalities]
   std::int64_t samples_ = 0;
   std::map<std::int64_t, torch::Tensor> snapshots_;
+  void count_sample();  // ++samples_, with a snapshot at each checkpoint.
 };
 
 /// Per-modality mean across datasets that contain the modality:

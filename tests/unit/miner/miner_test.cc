@@ -350,6 +350,48 @@ TEST(MinerStage2, LoopScorerMatchesTheTensorDefinitions) {
   }
 }
 
+TEST(MinerStage3, AddBatchEqualsAddingEachPromptsScores) {
+  torch::manual_seed(5);
+  const int layers = 2;
+  const std::int64_t batch = 3, length = 6, neurons = 5;
+  auto masks = torch::zeros({batch, kNumModalities, length}, torch::kBool);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    for (std::int64_t i = 0; i < length - b; ++i) {  // Prompt b has b padding positions.
+      const int kind = i == 0 ? 1 : (i < 3 ? 0 : (b == 1 ? 4 : 2));
+      masks[b][kind][i] = true;
+      masks[b][5][i] = kind <= 1;
+      masks[b][6][i] = true;
+    }
+  }
+  nn::ActivationCache cache;
+  for (int l = 0; l < layers; ++l) {
+    cache.add("blocks." + std::to_string(l) + ".mlp.hook_post",
+              torch::randn({batch, length, neurons}));
+    cache.add("blocks." + std::to_string(l) + ".attn.hook_pattern",
+              torch::softmax(torch::randn({batch, 2, length, length}), -1));
+  }
+  ScoreAccumulator one_by_one("t", layers, neurons), fused("t", layers, neurons);
+  for (const auto& s : score_batch(cache, masks, layers)) one_by_one.add(s);
+  fused.add_batch(cache, masks, layers);
+  EXPECT_TRUE(torch::allclose(fused.mean(), one_by_one.mean(), 1e-12, 1e-12));
+  EXPECT_TRUE(fused.counts().equal(one_by_one.counts()));
+  EXPECT_EQ(fused.samples(), 3);
+  // A non-finite activation anywhere in the batch adds nothing.
+  nn::ActivationCache bad;
+  for (int l = 0; l < layers; ++l) {
+    auto x = cache["blocks." + std::to_string(l) + ".mlp.hook_post"].clone();
+    if (l == 1) x[2][1][3] = std::numeric_limits<float>::quiet_NaN();
+    bad.add("blocks." + std::to_string(l) + ".mlp.hook_post", x);
+    bad.add("blocks." + std::to_string(l) + ".attn.hook_pattern",
+            cache["blocks." + std::to_string(l) + ".attn.hook_pattern"]);
+  }
+  const auto before = fused.mean().clone();
+  EXPECT_THROW(fused.add_batch(bad, masks, layers), NumericError);
+  EXPECT_TRUE(fused.mean().equal(before));
+  EXPECT_EQ(fused.samples(), 3);
+  EXPECT_THROW(fused.add_batch(cache, masks, 3), std::exception);  // No blocks.2 in the cache.
+}
+
 TEST(MinerStage2, BatchedScoringEqualsOnePromptAtATime) {
   torch::manual_seed(7);
   const auto tok = mm::Tokenizer::from_words({"what", "color", "is", "the", "circle", "red"});
