@@ -56,6 +56,10 @@ std::unique_ptr<Task> make_scene_vqa(std::uint64_t seed);
 std::unique_ptr<Task> make_scene_caption(std::uint64_t seed);
 /// Creates the text_choice task.
 std::unique_ptr<Task> make_text_choice(std::uint64_t seed);
+/// Training aid: text_choice answered with the option word.
+std::unique_ptr<Task> make_text_answer(std::uint64_t seed);
+/// Training aid: the letter of a named option.
+std::unique_ptr<Task> make_text_locate(std::uint64_t seed);
 /// Creates the motion_qa task.
 std::unique_ptr<Task> make_motion_qa(std::uint64_t seed);
 /// Creates the speech task.

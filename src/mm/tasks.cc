@@ -21,6 +21,9 @@ const TaskRegistry& registry() {
     r.add("scene_caption", make_scene_caption,
           "captions of shapes in a 32x32 image (COCO Caption)");
     r.add("text_choice", make_text_choice, "text-only four-way multiple choice (MMLU)");
+    r.add("text_answer", make_text_answer,
+          "training aid: text_choice questions answered with the option's word");
+    r.add("text_locate", make_text_locate, "training aid: the letter of a named option among four");
     r.add("motion_qa", make_motion_qa, "questions about moving shapes in 4 frames (MSVD-QA)");
     r.add("speech", make_speech, "transcription of espeak-ng speech (LibriSpeech)");
     r.add("sound_event", make_sound_event, "classification of synthetic sounds (VocalSound)");

@@ -97,11 +97,29 @@ std::vector<std::string> number_distractors(Random& rng, int value) {
   return out;
 }
 
+// What a TextChoice sample asks for. kChoice is the benchmark; the other two are training aids
+// that split it into its two skills, each with a direct learning signal: kAnswer (the same
+// question and options, answered with the option's word: knowing the answer) and kLocate (the
+// options, then "which is WORD", answered with WORD's letter: finding an option and copying its
+// letter). A tiny model trained on kChoice alone stays at chance (docs/RESULTS.md).
+enum class ChoiceMode { kChoice, kAnswer, kLocate };
+
 class TextChoice : public TaskBase {
  public:
-  using TaskBase::TaskBase;
-  std::string name() const override { return "text_choice"; }
-  std::string counterpart() const override { return "MMLU"; }
+  TextChoice(std::uint64_t seed, ChoiceMode mode) : TaskBase(seed), mode_(mode) {}
+  std::string name() const override {
+    switch (mode_) {
+      case ChoiceMode::kAnswer:
+        return "text_answer";
+      case ChoiceMode::kLocate:
+        return "text_locate";
+      default:
+        return "text_choice";
+    }
+  }
+  std::string counterpart() const override {
+    return mode_ == ChoiceMode::kChoice ? "MMLU" : "training aid for text_choice";
+  }
   std::string metric() const override { return "accuracy"; }
   std::vector<std::string> modalities() const override { return {}; }
 
@@ -133,13 +151,16 @@ class TextChoice : public TaskBase {
   Sample sample_text(Split split, std::int64_t i) const override { return sample(split, i); }
 
   double score(const std::string& prediction, const Sample& sample) const override {
+    if (mode_ == ChoiceMode::kAnswer) return exact_match(prediction, sample);
     return choice_match(prediction, sample.answer);
   }
 
-  // A uniformly random letter (answer letters are uniform).
+  // A uniformly random option (answer letters and positions are uniform).
   double chance_level() const override { return 1.0 / kLetters.size(); }
 
  private:
+  ChoiceMode mode_;
+
   Sample draw(Random& rng, std::int64_t i) const {
     const int type = rng.below(kNumChoiceTypes);
     Sample s = start(i, kChoiceTypeNames[type]);
@@ -230,11 +251,19 @@ class TextChoice : public TaskBase {
     CS_CHECK(wrong.size() == 3, "text_choice: expected 3 distractors, got ", wrong.size());
     std::vector<std::string> options = wrong;
     options.insert(options.begin() + letter, answer);
-    s.prompt = question;
-    for (std::size_t k = 0; k < options.size(); ++k)
-      s.prompt += " " + kLetters[k] + " " + options[k];
+    std::string listed;
+    for (std::size_t k = 0; k < options.size(); ++k) listed += " " + kLetters[k] + " " + options[k];
     s.answer = kLetters[static_cast<std::size_t>(letter)];
-    s.references = {};
+    s.prompt = question + listed;
+    if (mode_ == ChoiceMode::kAnswer) {
+      s.answer = answer;
+    } else if (mode_ == ChoiceMode::kLocate) {
+      // Any option may be asked for, so the letter is not tied to the right answer.
+      const int asked = rng.below(4);
+      s.prompt = listed.substr(1) + " which is " + options[static_cast<std::size_t>(asked)];
+      s.answer = kLetters[static_cast<std::size_t>(asked)];
+    }
+    s.references = {s.answer};
     return s;
   }
 };
@@ -242,7 +271,15 @@ class TextChoice : public TaskBase {
 }  // namespace
 
 std::unique_ptr<Task> make_text_choice(std::uint64_t seed) {
-  return std::make_unique<TextChoice>(seed);
+  return std::make_unique<TextChoice>(seed, ChoiceMode::kChoice);
+}
+
+std::unique_ptr<Task> make_text_answer(std::uint64_t seed) {
+  return std::make_unique<TextChoice>(seed, ChoiceMode::kAnswer);
+}
+
+std::unique_ptr<Task> make_text_locate(std::uint64_t seed) {
+  return std::make_unique<TextChoice>(seed, ChoiceMode::kLocate);
 }
 
 }  // namespace clearsight::mm

@@ -184,6 +184,39 @@ TEST(MmTasks, ShapesDtypesAndRanges) {
   }
 }
 
+TEST(MmTasks, TextChoiceTrainingAidsSplitTheTwoSkills) {
+  const auto choice = make_task("text_choice", 3);
+  const auto answer = make_task("text_answer", 3);
+  const auto locate = make_task("text_locate", 3);
+  const std::set<std::string> known = [&] {
+    const auto v = choice->vocabulary();
+    return std::set<std::string>(v.begin(), v.end());
+  }();
+  for (std::int64_t i = 0; i < 50; ++i) {
+    const auto c = choice->sample(Split::kTrain, i);
+    const auto a = answer->sample(Split::kTrain, i);
+    // The same kind of question and options, answered with one of the option words.
+    const auto cw = split(c.prompt, ' ');
+    const auto aw = split(a.prompt, ' ');
+    ASSERT_GE(aw.size(), 8u);
+    EXPECT_EQ(std::vector<std::string>(aw.end() - 8, aw.end()).front(), "a");
+    EXPECT_EQ(std::count(aw.end() - 8, aw.end(), a.answer), 1) << a.prompt;
+    EXPECT_EQ(answer->score(a.answer, a), 1.0);
+    EXPECT_EQ(answer->score("a", a), 0.0);
+    EXPECT_EQ(choice->score(c.answer, c), 1.0);
+    // Locate: four options, then "which is WORD"; the answer is WORD's letter.
+    const auto l = locate->sample(Split::kTrain, i);
+    const auto lw = split(l.prompt, ' ');
+    ASSERT_EQ(lw.size(), 11u);
+    EXPECT_EQ(lw[8], "which");
+    const auto pos = std::find(lw.begin(), lw.begin() + 8, lw[10]);
+    ASSERT_NE(pos, lw.begin() + 8);
+    EXPECT_EQ(l.answer, *(pos - 1));
+    for (const auto& w : lw) EXPECT_TRUE(known.count(w)) << w;
+  }
+  EXPECT_EQ(locate->chance_level(), 0.25);
+}
+
 TEST(MmTasks, VocabularyCoversSamples) {
   for (const auto& name : task_names()) {
     SCOPED_TRACE(name);
