@@ -2,6 +2,8 @@
 // committed expert must rise well above a random policy within a nightly budget (~5 minutes).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "clearsight/core/paths.h"
 #include "clearsight/il/collect.h"
 #include "clearsight/il/demos.h"
@@ -37,9 +39,11 @@ TEST(LearningIl, GailOnCleanHopperDemosRisesWellAboveRandom) {
   const auto result = imitate(c, dir / "run");
   auto random = rl::make_random_policy("Hopper-v4");
   const auto baseline = rl::evaluate_policy(*random, "Hopper-v4", 5, 1, false);
-  // Measured on dev-2core (seed 0): best 254 against a random policy's 13-15. The same run to 80k
-  // steps did not improve on it (see the RL/IL closing notes): the bar is "well above random",
-  // not expert level.
+  std::printf("GAIL best eval return %.1f, random %.1f\n", result.best_eval_return,
+              baseline.mean());
+  // Without absorbing states (the default since 2026-11-30; with them this run learned to fall at
+  // once, best 3.2) the same settings reached 1001 at 15k steps through the CLI. The bar is "well
+  // above random", not expert level.
   EXPECT_GT(result.best_eval_return, baseline.mean() + 150.0)
       << "best " << result.best_eval_return << " vs random " << baseline.mean();
 }

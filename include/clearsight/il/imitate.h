@@ -30,8 +30,10 @@ struct ImitateConfig {
   std::int64_t stop_after = 0;
   /// The generator: "sac" (off-policy, DAC-style) or "ppo" (on-policy, the original GAIL).
   std::string generator = "sac";
-  /// DAC's absorbing-state treatment of terminal transitions (SAC generator only).
-  bool absorbing = true;
+  /// DAC's absorbing-state treatment of terminal transitions (SAC generator only). Off by
+  /// default: with the reward -log(1 - D) > 0 the absorbing loop can out-earn staying alive
+  /// (docs/adr/0007-imitation.md).
+  bool absorbing = false;
   /// Discriminator updates per PPO rollout (PPO generator only).
   std::int64_t disc_updates_per_rollout = 10;
   /// Environment steps between discriminator updates.
