@@ -41,10 +41,10 @@ TEST(LearningIl, GailOnCleanHopperDemosRisesWellAboveRandom) {
   const auto baseline = rl::evaluate_policy(*random, "Hopper-v4", 5, 1, false);
   std::printf("GAIL best eval return %.1f, random %.1f\n", result.best_eval_return,
               baseline.mean());
-  // Without absorbing states (the default since 2026-11-30; with them this run learned to fall at
-  // once, best 3.2) the same settings reached 1001 at 15k steps through the CLI. The bar is "well
-  // above random", not expert level.
-  EXPECT_GT(result.best_eval_return, baseline.mean() + 150.0)
+  // Measured on dev-2core (seed 0, 2026-11-30): best 1012 against a random policy's 14, without
+  // absorbing states (the default since then; with them this run learned to fall at once, best
+  // 3.2). The bar is "well above random", not expert level.
+  EXPECT_GT(result.best_eval_return, baseline.mean() + 400.0)
       << "best " << result.best_eval_return << " vs random " << baseline.mean();
 }
 
