@@ -99,7 +99,8 @@ std::vector<std::string> number_distractors(Random& rng, int value) {
 
 // What a TextChoice sample asks for. kChoice is the benchmark; the other two are training aids
 // that split it into its two skills, each with a direct learning signal: kAnswer (the same
-// question and options, answered with the option's word: knowing the answer) and kLocate (the
+// question and options plus "say the word", answered with the option's word: knowing the
+// answer; without the marker the two formats would share prompts and contradict) and kLocate (the
 // options, then "which is WORD", answered with WORD's letter: finding an option and copying its
 // letter). A tiny model trained on kChoice alone stays at chance (docs/RESULTS.md).
 enum class ChoiceMode { kChoice, kAnswer, kLocate };
@@ -128,6 +129,7 @@ class TextChoice : public TaskBase {
         "what is plus minus",      "which number is the largest smallest", "what color is",
         "what is the opposite of", "what number comes after before",       "which of these is"};
     phrases.insert(phrases.end(), kLetters.begin(), kLetters.end());
+    if (mode_ == ChoiceMode::kAnswer) phrases.emplace_back("say the word");
     phrases.insert(phrases.end(), number_words().begin(), number_words().end());
     phrases.insert(phrases.end(), kFactColors.begin(), kFactColors.end());
     for (const auto& f : kColorFacts) phrases.emplace_back(f.thing);
@@ -256,6 +258,8 @@ class TextChoice : public TaskBase {
     s.answer = kLetters[static_cast<std::size_t>(letter)];
     s.prompt = question + listed;
     if (mode_ == ChoiceMode::kAnswer) {
+      // A marker, so the two answer formats never share a prompt.
+      s.prompt += " say the word";
       s.answer = answer;
     } else if (mode_ == ChoiceMode::kLocate) {
       // Any option may be asked for, so the letter is not tied to the right answer.

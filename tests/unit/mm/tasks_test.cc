@@ -196,11 +196,14 @@ TEST(MmTasks, TextChoiceTrainingAidsSplitTheTwoSkills) {
     const auto c = choice->sample(Split::kTrain, i);
     const auto a = answer->sample(Split::kTrain, i);
     // The same kind of question and options, answered with one of the option words.
-    const auto cw = split(c.prompt, ' ');
     const auto aw = split(a.prompt, ' ');
-    ASSERT_GE(aw.size(), 8u);
-    EXPECT_EQ(std::vector<std::string>(aw.end() - 8, aw.end()).front(), "a");
-    EXPECT_EQ(std::count(aw.end() - 8, aw.end(), a.answer), 1) << a.prompt;
+    ASSERT_GE(aw.size(), 11u);
+    EXPECT_EQ(std::vector<std::string>(aw.end() - 3, aw.end()),
+              (std::vector<std::string>{"say", "the", "word"}));
+    EXPECT_EQ(*(aw.end() - 11), "a");
+    EXPECT_EQ(std::count(aw.end() - 11, aw.end() - 3, a.answer), 1) << a.prompt;
+    const auto av = answer->vocabulary();
+    for (const auto& w : aw) EXPECT_TRUE(std::binary_search(av.begin(), av.end(), w)) << w;
     EXPECT_EQ(answer->score(a.answer, a), 1.0);
     EXPECT_EQ(answer->score("a", a), 0.0);
     EXPECT_EQ(choice->score(c.answer, c), 1.0);
