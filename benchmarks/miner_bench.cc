@@ -33,41 +33,65 @@ namespace fs = std::filesystem;
 std::shared_ptr<mm::MultimodalModel> g_model;
 std::unique_ptr<mm::Tokenizer> g_tokenizer;
 std::vector<torch::Tensor> g_prompts;  // [1, L] each
+// Batches of 16 right-padded prompts, as `miner score` runs them.
+std::vector<mm::MmInputs> g_batches;
+std::vector<torch::Tensor> g_batch_masks;
 
-void BM_PlainForward(benchmark::State& state) {
-  torch::NoGradGuard no_grad;
-  for (auto _ : state) {
-    for (const auto& ids : g_prompts) {
-      mm::MmInputs in;
-      in.input_ids = ids;
-      benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
-    }
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
+int layers() { return static_cast<int>(g_model->config().num_hidden_layers); }
+
+miner::ScoreAccumulator make_accumulator() {
+  return miner::ScoreAccumulator("bench", layers(), g_model->neurons_per_layer());
 }
 
-void BM_Score(benchmark::State& state) {
-  torch::NoGradGuard no_grad;
-  const int layers = static_cast<int>(g_model->config().num_hidden_layers);
-  miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
-  for (auto _ : state) {
-    for (const auto& ids : g_prompts) {
-      mm::MmInputs in;
-      in.input_ids = ids;
-      auto [logits, cache] =
-          g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
-      acc.add_batch(cache, miner::modality_masks(ids[0], *g_tokenizer).unsqueeze(0), layers);
+/// What one pass over the prompts does: the plain forward, the forward with the activation cache,
+/// or the forward with the cache and MINER scoring into acc.
+enum class Stage { kForward, kCache, kScore };
+
+/// One pass over all prompts, one per forward or in the batches of 16.
+void run_pass(bool batched, Stage stage, miner::ScoreAccumulator* acc) {
+  const auto n = batched ? g_batches.size() : g_prompts.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    mm::MmInputs single;
+    if (!batched) single.input_ids = g_prompts[i];
+    const auto& in = batched ? g_batches[i] : single;
+    if (stage == Stage::kForward) {
+      benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
+      continue;
     }
+    auto [logits, cache] =
+        g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
+    if (stage == Stage::kCache) {
+      benchmark::DoNotOptimize(logits.data_ptr());
+      continue;
+    }
+    const auto masks = batched ? g_batch_masks[i]
+                               : miner::modality_masks(g_prompts[i][0], *g_tokenizer).unsqueeze(0);
+    acc->add_batch(cache, masks, layers());
   }
+}
+
+void run_benchmark(benchmark::State& state, bool batched, Stage stage) {
+  torch::NoGradGuard no_grad;
+  auto acc = make_accumulator();
+  for (auto _ : state) run_pass(batched, stage, &acc);
   benchmark::DoNotOptimize(acc.samples());
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
 }
 
+void BM_PlainForward(benchmark::State& state) { run_benchmark(state, false, Stage::kForward); }
+// The cache alone (no scoring): separates recording the activations from computing the metrics.
+void BM_Cache(benchmark::State& state) { run_benchmark(state, false, Stage::kCache); }
+void BM_Score(benchmark::State& state) { run_benchmark(state, false, Stage::kScore); }
+void BM_PlainForwardBatched(benchmark::State& state) {
+  run_benchmark(state, true, Stage::kForward);
+}
+void BM_CacheBatched(benchmark::State& state) { run_benchmark(state, true, Stage::kCache); }
+void BM_ScoreBatched(benchmark::State& state) { run_benchmark(state, true, Stage::kScore); }
+
 // The metrics alone on recorded caches (no forward): what scoring adds per prompt.
 void BM_MetricsOnly(benchmark::State& state) {
   torch::NoGradGuard no_grad;
-  const int layers = static_cast<int>(g_model->config().num_hidden_layers);
-  miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
+  auto acc = make_accumulator();
   std::vector<nn::ActivationCache> caches;
   std::vector<torch::Tensor> masks;
   for (const auto& ids : g_prompts) {
@@ -76,68 +100,12 @@ void BM_MetricsOnly(benchmark::State& state) {
     caches.push_back(
         g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false))
             .second);
-    masks.push_back(miner::modality_masks(ids[0], *g_tokenizer));
+    masks.push_back(miner::modality_masks(ids[0], *g_tokenizer).unsqueeze(0));
   }
   for (auto _ : state) {
-    for (std::size_t i = 0; i < caches.size(); ++i) {
-      acc.add_batch(caches[i], masks[i].unsqueeze(0), layers);
-    }
+    for (std::size_t i = 0; i < caches.size(); ++i) acc.add_batch(caches[i], masks[i], layers());
   }
   benchmark::DoNotOptimize(acc.samples());
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
-}
-
-// Batches of 16 right-padded prompts, as `miner score` runs them.
-std::vector<mm::MmInputs> g_batches;
-std::vector<torch::Tensor> g_batch_masks;
-
-void BM_PlainForwardBatched(benchmark::State& state) {
-  torch::NoGradGuard no_grad;
-  for (auto _ : state) {
-    for (const auto& in : g_batches) benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
-}
-
-void BM_ScoreBatched(benchmark::State& state) {
-  torch::NoGradGuard no_grad;
-  const int layers = static_cast<int>(g_model->config().num_hidden_layers);
-  miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < g_batches.size(); ++i) {
-      auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(g_batches[i]); },
-                                                     miner::score_hooks(false));
-      acc.add_batch(cache, g_batch_masks[i], layers);
-    }
-  }
-  benchmark::DoNotOptimize(acc.samples());
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
-}
-
-// The cache alone (no scoring): separates recording the activations from computing the metrics.
-void BM_Cache(benchmark::State& state) {
-  torch::NoGradGuard no_grad;
-  for (auto _ : state) {
-    for (const auto& ids : g_prompts) {
-      mm::MmInputs in;
-      in.input_ids = ids;
-      auto [logits, cache] =
-          g_model->run_with_cache([&] { return g_model->forward(in); }, miner::score_hooks(false));
-      benchmark::DoNotOptimize(logits.data_ptr());
-    }
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
-}
-
-void BM_CacheBatched(benchmark::State& state) {
-  torch::NoGradGuard no_grad;
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < g_batches.size(); ++i) {
-      auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(g_batches[i]); },
-                                                     miner::score_hooks(false));
-      benchmark::DoNotOptimize(logits.data_ptr());
-    }
-  }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_prompts.size()));
 }
 
@@ -212,48 +180,25 @@ int main(int argc, char** argv) {
   // phases of a shared machine hit both; the median of the per-round ratios is the robust figure.
   {
     torch::NoGradGuard no_grad;
-    const int layers = static_cast<int>(g_model->config().num_hidden_layers);
-    miner::ScoreAccumulator acc("bench", layers, g_model->neurons_per_layer());
-    auto seconds = [](auto&& fn) {
+    auto acc = make_accumulator();
+    auto seconds = [&](bool batched, Stage stage) {
       const auto t0 = std::chrono::steady_clock::now();
-      fn();
+      run_pass(batched, stage, &acc);
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    auto plain_pass = [&] {
-      for (const auto& ids : g_prompts) {
-        mm::MmInputs in;
-        in.input_ids = ids;
-        benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
-      }
-    };
-    auto score_pass = [&] {
-      for (const auto& ids : g_prompts) {
-        mm::MmInputs in;
-        in.input_ids = ids;
-        auto [logits, cache] = g_model->run_with_cache([&] { return g_model->forward(in); },
-                                                       miner::score_hooks(false));
-        acc.add_batch(cache, miner::modality_masks(ids[0], *g_tokenizer).unsqueeze(0), layers);
-      }
-    };
-    auto plain_batched = [&] {
-      for (const auto& in : g_batches) benchmark::DoNotOptimize(g_model->forward(in).data_ptr());
-    };
-    auto score_batched = [&] {
-      for (std::size_t i = 0; i < g_batches.size(); ++i) {
-        auto [logits, cache] = g_model->run_with_cache(
-            [&] { return g_model->forward(g_batches[i]); }, miner::score_hooks(false));
-        acc.add_batch(cache, g_batch_masks[i], layers);
-      }
     };
     const int rounds = 21;
     std::vector<double> single, batched;
     for (int r = 0; r < rounds; ++r) {
       const bool plain_first = r % 2 == 0;
       double tp = 0, ts = 0, tpb = 0, tsb = 0;
-      if (plain_first) tp = seconds(plain_pass), tpb = seconds(plain_batched);
-      ts = seconds(score_pass);
-      tsb = seconds(score_batched);
-      if (!plain_first) tp = seconds(plain_pass), tpb = seconds(plain_batched);
+      auto plain = [&] {
+        tp = seconds(false, Stage::kForward);
+        tpb = seconds(true, Stage::kForward);
+      };
+      if (plain_first) plain();
+      ts = seconds(false, Stage::kScore);
+      tsb = seconds(true, Stage::kScore);
+      if (!plain_first) plain();
       single.push_back(ts / tp - 1.0);
       batched.push_back(tsb / tpb - 1.0);
     }
