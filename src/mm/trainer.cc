@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "clearsight/core/atomic_file.h"
@@ -28,6 +29,15 @@ void TrainConfig::validate() const {
               "train: eval_every, checkpoint_every and eval_samples must be positive");
   preset_config(preset, 64);                 // Throws for unknown presets.
   for (const auto& t : tasks) make_task(t);  // Throws for unknown tasks.
+  CS_CHECK_AS(ConfigError, text_steps >= 0, "train: text_steps must be >= 0, got ", text_steps);
+  if (text_steps > 0) {
+    CS_CHECK_AS(ConfigError, !text_tasks.empty() && text_batch_size > 0 && text_lr > 0,
+                "train: the text stage needs text_tasks, a positive text_batch_size and text_lr");
+    for (const auto& t : text_tasks) {
+      CS_CHECK_AS(ConfigError, make_task(t)->modalities().empty(), "train: text_tasks must be ",
+                  "text-only, but '", t, "' uses media");
+    }
+  }
 }
 
 std::vector<std::string> preset_tasks(const std::string& preset) {
@@ -89,11 +99,31 @@ EvalResult evaluate(MultimodalModel& model, const Tokenizer& tokenizer, const Ta
 
 namespace {
 
-double learning_rate(const TrainConfig& c, std::int64_t step) {
-  if (step < c.warmup_steps) return c.lr * static_cast<double>(step + 1) / c.warmup_steps;
-  const double progress = static_cast<double>(step - c.warmup_steps) /
-                          std::max<std::int64_t>(1, c.steps - c.warmup_steps);
-  return c.min_lr + 0.5 * (c.lr - c.min_lr) * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+// Linear warm-up to peak, then cosine decay to min_lr at the end of a stage of `steps` steps.
+double learning_rate(double peak, double min_lr, std::int64_t warmup, std::int64_t steps,
+                     std::int64_t step) {
+  if (step < warmup) return peak * static_cast<double>(step + 1) / warmup;
+  const double progress =
+      static_cast<double>(step - warmup) / std::max<std::int64_t>(1, steps - warmup);
+  return min_lr + 0.5 * (peak - min_lr) * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+}
+
+// What one global step trains: the text stage first, then the multimodal mix.
+struct Stage {
+  const std::vector<std::shared_ptr<Task>>* tasks;
+  std::int64_t batch_size;
+  std::int64_t local_step;
+  double lr;
+  std::uint64_t data_seed;
+};
+
+// Unique names, in first-seen order.
+std::vector<std::string> unique_names(std::vector<std::string> names) {
+  std::vector<std::string> out;
+  for (auto& n : names) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+  }
+  return out;
 }
 
 void save_checkpoint(const fs::path& run, MultimodalModel& model,
@@ -142,7 +172,11 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
   if (config.tasks.empty()) config.tasks = preset_tasks(config.preset);
   config.validate();
 
-  const auto tokenizer = tokenizer_for_tasks(config.tasks, config.data_seed);
+  auto vocab_tasks = config.tasks;
+  if (config.text_steps > 0) {
+    vocab_tasks.insert(vocab_tasks.end(), config.text_tasks.begin(), config.text_tasks.end());
+  }
+  const auto tokenizer = tokenizer_for_tasks(unique_names(vocab_tasks), config.data_seed);
   torch::manual_seed(config.seed);
   MultimodalModel model(preset_config(config.preset, tokenizer.size()));
   torch::optim::AdamW optimizer(
@@ -161,23 +195,46 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
   }
   tokenizer.save(run.path() / "vocab.txt");
 
-  std::vector<std::unique_ptr<Task>> tasks;
-  for (const auto& name : config.tasks) {
-    tasks.push_back(make_task(name, config.data_seed));
-    // Expensive samples (synthesised speech) are made once and cached on disk up front.
-    log::info("preparing task {} (cached after the first run)", name);
-    tasks.back()->prepare(Split::kValidation, config.eval_samples);
-    tasks.back()->prepare(Split::kTrain, -1);
-  }
+  // Each task is made once (a duplicate in a list raises its share of the batches).
+  std::map<std::string, std::shared_ptr<Task>> made;
+  auto make_list = [&](const std::vector<std::string>& names) {
+    std::vector<std::shared_ptr<Task>> list;
+    for (const auto& name : names) {
+      auto& task = made[name];
+      if (!task) {
+        task = make_task(name, config.data_seed);
+        // Expensive samples (synthesised speech) are made once and cached on disk up front.
+        log::info("preparing task {} (cached after the first run)", name);
+        task->prepare(Split::kValidation, config.eval_samples);
+        task->prepare(Split::kTrain, -1);
+      }
+      list.push_back(task);
+    }
+    return list;
+  };
+  const auto tasks = make_list(config.tasks);
+  const auto text_tasks =
+      config.text_steps > 0 ? make_list(config.text_tasks) : std::vector<std::shared_ptr<Task>>{};
+  auto distinct = [](const std::vector<std::shared_ptr<Task>>& list) {
+    std::vector<std::shared_ptr<Task>> out;
+    for (const auto& t : list) {
+      if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+    }
+    return out;
+  };
   const auto counts = model.media_tokens();
   const auto max_audio = model.config().audio_config.max_samples;
 
+  // Validation of the stage a step belongs to (each task once).
   auto validate_all = [&](std::int64_t at_step) {
     std::vector<EvalResult> results;
     EvalOptions options;
     options.split = Split::kValidation;
     options.samples = config.eval_samples;
-    for (const auto& task : tasks) results.push_back(evaluate(model, tokenizer, *task, options));
+    const bool text_stage = at_step <= config.text_steps && config.text_steps > 0;
+    for (const auto& task : distinct(text_stage ? text_tasks : tasks)) {
+      results.push_back(evaluate(model, tokenizer, *task, options));
+    }
     nlohmann::json record = {{"step", at_step}, {"validation", results_json(results)}};
     run.log_metrics(record);
     std::string line;
@@ -193,25 +250,42 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
   model.train();
   ProgressOptions progress_options;
   progress_options.unit = "steps";
-  ProgressBar bar("train " + config.preset, config.steps, progress_options);
+  const std::int64_t total = config.total_steps();
+  ProgressBar bar("train " + config.preset, total, progress_options);
   bar.set(step);
   const auto start = std::chrono::steady_clock::now();
-  const std::int64_t first_step = step;
   const std::int64_t stop_at =
-      config.stop_after > 0 ? std::min(config.steps, step + config.stop_after) : config.steps;
+      config.stop_after > 0 ? std::min(total, step + config.stop_after) : total;
   double loss_sum = 0;
   int loss_count = 0;
+  std::int64_t samples_seen = 0;
+  auto stage_of = [&](std::int64_t global) {
+    if (global < config.text_steps) {
+      return Stage{&text_tasks, config.text_batch_size, global,
+                   learning_rate(config.text_lr, config.min_lr, config.warmup_steps,
+                                 config.text_steps, global),
+                   derive_seed(config.seed, 0x7e47)};
+    }
+    const auto local = global - config.text_steps;
+    return Stage{&tasks, config.batch_size, local,
+                 learning_rate(config.lr, config.min_lr, config.warmup_steps, config.steps, local),
+                 config.seed};
+  };
   while (step < stop_at) {
+    const Stage stage = stage_of(step);
+    const auto& stage_tasks = *stage.tasks;
     std::vector<Sample> samples;
-    for (std::int64_t b = 0; b < config.batch_size; ++b) {
-      const auto k = static_cast<std::uint64_t>(step * config.batch_size + b);
-      const auto& task = *tasks[k % tasks.size()];
-      const auto index = static_cast<std::int64_t>(
-          derive_seed(config.seed, k) % static_cast<std::uint64_t>(task.split_size(Split::kTrain)));
+    for (std::int64_t b = 0; b < stage.batch_size; ++b) {
+      const auto k = static_cast<std::uint64_t>(stage.local_step * stage.batch_size + b);
+      const auto& task = *stage_tasks[k % stage_tasks.size()];
+      const auto index =
+          static_cast<std::int64_t>(derive_seed(stage.data_seed, k) %
+                                    static_cast<std::uint64_t>(task.split_size(Split::kTrain)));
       samples.push_back(task.sample(Split::kTrain, index));
     }
+    samples_seen += stage.batch_size;
     const auto batch = collate(samples, tokenizer, counts, max_audio, /*with_answers=*/true);
-    const double lr = learning_rate(config, step);
+    const double lr = stage.lr;
     for (auto& group : optimizer.param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
@@ -225,14 +299,14 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
     ++step;
     loss_sum += loss.item<double>();
     ++loss_count;
-    if (step % 10 == 0 || step == config.steps) {
+    if (step % 10 == 0 || step == total) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double mean_loss = loss_sum / loss_count;
       run.log_metrics({{"step", step},
                        {"loss", mean_loss},
                        {"lr", lr},
-                       {"samples_per_s", (step - first_step) * config.batch_size / elapsed}});
+                       {"samples_per_s", samples_seen / elapsed}});
       char postfix[64];
       std::snprintf(postfix, sizeof(postfix), "loss %.3f lr %.1e", mean_loss, lr);
       bar.set_postfix(postfix);
@@ -240,15 +314,17 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
       loss_count = 0;
     }
     bar.set(step);
-    if (step % config.checkpoint_every == 0 && step < config.steps) {
+    if (step % config.checkpoint_every == 0 && step < total) {
       save_checkpoint(run.path(), model, optimizer, step);
     }
-    if (step % config.eval_every == 0 && step < config.steps) validate_all(step);
+    if ((step % config.eval_every == 0 || step == config.text_steps) && step < total) {
+      validate_all(step);
+    }
   }
   bar.finish();
   save_checkpoint(run.path(), model, optimizer, step);
-  if (step < config.steps) {
-    log::info("stopped at step {} of {}; rerun the same command to continue", step, config.steps);
+  if (step < total) {
+    log::info("stopped at step {} of {}; rerun the same command to continue", step, total);
     return {};
   }
   const auto final_results = validate_all(step);

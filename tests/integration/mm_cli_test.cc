@@ -32,7 +32,7 @@ TEST(IntegrationMmCli, TrainResumeEvalAndAsk) {
   const std::string run = (dir / "run").string();
   const std::string common =
       " --set tasks=scene_vqa,text_choice --set batch_size=2 --set eval_samples=2"
-      " --set warmup_steps=1";
+      " --set warmup_steps=1 --set text_steps=1 --set text_batch_size=2";
   auto r =
       testing::run_cli("mm train --out " + run + " --set steps=2 --set stop_after=1" + common, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -41,7 +41,7 @@ TEST(IntegrationMmCli, TrainResumeEvalAndAsk) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
   const auto summary = nlohmann::json::parse(read_file(dir / "run" / "summary.json"));
-  EXPECT_EQ(summary["steps"], 2);
+  EXPECT_EQ(summary["steps"], 3);  // One text-stage step, then two of the mix.
 
   r = testing::run_cli("mm eval --model " + run +
                            "/model --task scene_vqa --samples 4 "

@@ -34,6 +34,15 @@ struct TrainConfig {
   /// Stop this invocation after this many steps (0: run to the end), checkpointing first, as if
   /// killed; rerunning continues. Not recorded in the run's config.
   std::int64_t stop_after = 0;
+  /// Steps of the text-only stage that runs before the multimodal mix (0 = none), like an LLM's
+  /// language pre-training before multimodal alignment (ADR 0008).
+  std::int64_t text_steps = 5000;
+  /// Tasks of the text stage (duplicates raise a task's share).
+  std::vector<std::string> text_tasks{"text_choice", "text_choice", "text_answer", "text_locate"};
+  /// Samples per step in the text stage.
+  std::int64_t text_batch_size = 96;
+  /// Peak learning rate of the text stage (its own warm-up and cosine decay to min_lr).
+  double text_lr = 1e-3;
 
   /// Visits the fields.
   template <typename V>
@@ -53,7 +62,13 @@ struct TrainConfig {
     v("seed", seed, "seed of initialisation and data order");
     v("data_seed", data_seed, "seed of the task suite");
     v("stop_after", stop_after, "stop this invocation after N steps (0 = run to the end)");
+    v("text_steps", text_steps, "steps of the text-only stage before the mix (0 = none)");
+    v("text_tasks", text_tasks, "tasks of the text-only stage");
+    v("text_batch_size", text_batch_size, "samples per step in the text-only stage");
+    v("text_lr", text_lr, "peak learning rate of the text-only stage");
   }
+  /// Steps of both stages.
+  std::int64_t total_steps() const { return text_steps + steps; }
   /// Throws ConfigError on bad values.
   void validate() const;
 };

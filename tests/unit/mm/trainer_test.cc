@@ -17,6 +17,7 @@ TrainConfig tiny_config(std::int64_t steps) {
   c.steps = steps;
   c.batch_size = 4;
   c.warmup_steps = 2;
+  c.text_steps = 0;
   c.eval_every = 1000;
   c.eval_samples = 2;
   c.checkpoint_every = 3;
@@ -68,6 +69,34 @@ TEST(MmTrainer, ResumeAfterAKillContinuesExactly) {
   EXPECT_FALSE(std::filesystem::exists(dir / "resumed" / "checkpoint-new"));
 }
 
+TEST(MmTrainer, TextStageThenMixResumesExactlyAcrossTheBoundary) {
+  testing::TempDir dir;
+  auto config = [] {
+    auto c = tiny_config(3);
+    c.text_steps = 3;
+    c.text_batch_size = 6;
+    c.text_tasks = {"text_locate", "text_answer"};
+    return c;
+  };
+  train(config(), dir / "straight");
+  auto first = config();
+  first.stop_after = 2;  // Stops inside the text stage; the second leg crosses into the mix.
+  EXPECT_TRUE(train(first, dir / "resumed").empty());
+  const auto results = train(config(), dir / "resumed");
+  ASSERT_EQ(results.size(), 2u);  // The final validation covers the mix's tasks only.
+  EXPECT_EQ(results[0].task, "text_choice");
+  const auto a = load_model(dir / "straight" / "model");
+  const auto b = load_model(dir / "resumed" / "model");
+  for (const auto& p : a->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()])) << p.key();
+  }
+  const auto summary = nlohmann::json::parse(read_file(dir / "resumed" / "summary.json"));
+  EXPECT_EQ(summary["steps"], 6);
+  // The vocabulary covers the text stage's words too ("say the word").
+  const auto vocab = Tokenizer::load(dir / "resumed" / "model" / "vocab.txt");
+  EXPECT_NO_THROW(vocab.id("say"));
+}
+
 TEST(MmTrainer, BadConfigsAreClearErrors) {
   auto c = tiny_config(5);
   c.tasks = {"scene_vq"};
@@ -77,6 +106,13 @@ TEST(MmTrainer, BadConfigsAreClearErrors) {
   c = tiny_config(5);
   c.preset = "cs-huge";
   EXPECT_THROW(c.validate(), UnknownNameError);
+  c = tiny_config(5);
+  c.text_steps = 10;
+  c.text_tasks = {"scene_vqa"};  // Not text-only.
+  EXPECT_THROW(c.validate(), ConfigError);
+  c.text_tasks = {"text_choice"};
+  c.text_batch_size = 0;
+  EXPECT_THROW(c.validate(), ConfigError);
 }
 
 }  // namespace
