@@ -93,6 +93,11 @@ double final_return(const fs::path& run) {
   return s.value("final_eval_return", std::nan(""));
 }
 
+double best_return(const fs::path& run) {
+  const auto s = Json::parse(read_file(run / "summary.json"));
+  return s.value("best_eval_return", std::nan(""));
+}
+
 std::string cell(const std::vector<double>& v) {
   if (v.empty()) return "-";
   const double m = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
@@ -153,29 +158,12 @@ void bench_il(const BenchIlConfig& config, const fs::path& out, bool report_only
               return s;
             }(),
             ", ")
-     << ". Cells: final evaluation return, mean ± sample std over seeds"
-     << (normalized ? " (D4RL-normalised scores in the second table)" : "") << ".\n\n";
-  md << "| algorithm |";
-  for (const auto& n : config.noise) md << " " << n << " |";
-  md << "\n|---|";
-  for (std::size_t i = 0; i < config.noise.size(); ++i) md << "---|";
-  md << "\n";
-  Json table = Json::object();
-  for (const auto& algo : config.algos) {
-    md << "| " << algo << " |";
-    for (const auto& noise : config.noise) {
-      std::vector<double> returns;
-      for (const auto seed : config.seeds) {
-        const fs::path run = out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
-        if (finished(run)) returns.push_back(final_return(run));
-      }
-      table[algo][noise] = returns;
-      md << " " << cell(returns) << " |";
-    }
-    md << "\n";
-  }
-  if (normalized) {
-    md << "\nD4RL-normalised:\n\n| algorithm |";
+     << ". Cells: mean ± sample std over seeds of the final evaluation and of the best"
+     << " evaluation during training" << (normalized ? ", raw and D4RL-normalised" : "") << ".\n";
+  // One table per measure: final and best evaluation return (raw, then D4RL-normalised).
+  Json tables = Json::object();
+  auto write_table = [&](const std::string& key, const std::string& title, auto&& value) {
+    md << "\n" << title << ":\n\n| algorithm |";
     for (const auto& n : config.noise) md << " " << n << " |";
     md << "\n|---|";
     for (std::size_t i = 0; i < config.noise.size(); ++i) md << "---|";
@@ -183,14 +171,26 @@ void bench_il(const BenchIlConfig& config, const fs::path& out, bool report_only
     for (const auto& algo : config.algos) {
       md << "| " << algo << " |";
       for (const auto& noise : config.noise) {
-        std::vector<double> scores;
-        for (double r : table[algo][noise].get<std::vector<double>>()) {
-          scores.push_back(d4rl_normalized_score(config.env, r));
+        std::vector<double> values;
+        for (const auto seed : config.seeds) {
+          const fs::path run = out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
+          if (finished(run)) values.push_back(value(run));
         }
-        md << " " << cell(scores) << " |";
+        tables[key][algo][noise] = values;
+        md << " " << cell(values) << " |";
       }
       md << "\n";
     }
+  };
+  write_table("final", "Final evaluation return", final_return);
+  write_table("best", "Best evaluation return during training", best_return);
+  if (normalized) {
+    write_table("final_normalized", "Final, D4RL-normalised", [&](const fs::path& run) {
+      return d4rl_normalized_score(config.env, final_return(run));
+    });
+    write_table("best_normalized", "Best, D4RL-normalised", [&](const fs::path& run) {
+      return d4rl_normalized_score(config.env, best_return(run));
+    });
   }
   if (gnuplot_available()) {
     for (const auto& noise : config.noise) {
@@ -225,7 +225,7 @@ void bench_il(const BenchIlConfig& config, const fs::path& out, bool report_only
     }
   }
   atomic_write(out / "report.md", md.str());
-  RunDir::at(out).write_json("results.json", table);
+  RunDir::at(out).write_json("results.json", tables);
   log::info("wrote {}", (out / "report.md").string());
 }
 

@@ -75,7 +75,8 @@ TEST(IntegrationImitateCli, BenchIlSweepResumesAndReports) {
   EXPECT_NE(r.out.find("| gail |"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(fs::path(out) / "runs" / "gail-gauss_0.3-s0" / "summary.json"));
   const auto results = nlohmann::json::parse(read_file(fs::path(out) / "results.json"));
-  EXPECT_EQ(results["bc"]["none"].size(), 1u);
+  EXPECT_EQ(results["final"]["bc"]["none"].size(), 1u);
+  EXPECT_EQ(results["best"]["gail"]["gauss:0.3"].size(), 1u);
   // A second invocation finds every run finished and only rebuilds the report.
   r = testing::run_cli(
       "bench-il --config " + (dir / "sweep.json").string() + " --out " + out + " --report-only",

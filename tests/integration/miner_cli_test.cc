@@ -13,10 +13,11 @@ namespace {
 TEST(IntegrationMinerCli, ScoreShardsMergeSelectRunAndReport) {
   testing::TempDir dir;
   const std::string run = (dir / "train").string();
-  auto r = testing::run_cli("mm train --out " + run +
-                                " --set steps=2 --set batch_size=2 --set eval_samples=2"
-                                " --set tasks=scene_vqa,text_choice --set warmup_steps=1 --set text_steps=0",
-                            dir);
+  auto r = testing::run_cli(
+      "mm train --out " + run +
+          " --set steps=2 --set batch_size=2 --set eval_samples=2"
+          " --set tasks=scene_vqa,text_choice --set warmup_steps=1 --set text_steps=0",
+      dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string model = run + "/model";
   const auto score = [&](const std::string& shard, const std::string& out) {
