@@ -24,6 +24,15 @@ TrainConfig tiny_config(std::int64_t steps) {
   return c;
 }
 
+// Every parameter of the two saved models is bit-identical.
+void expect_same_weights(const std::filesystem::path& a_dir, const std::filesystem::path& b_dir) {
+  const auto a = load_model(a_dir);
+  const auto b = load_model(b_dir);
+  for (const auto& p : a->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()])) << p.key();
+  }
+}
+
 TEST(MmTrainer, CollateMasksEverythingButTheAnswer) {
   const auto task = make_task("scene_vqa");
   const auto tokenizer = tokenizer_for_tasks({"scene_vqa"}, 0);
@@ -57,11 +66,7 @@ TEST(MmTrainer, ResumeAfterAKillContinuesExactly) {
   EXPECT_TRUE(train(first, dir / "resumed").empty());
   EXPECT_FALSE(std::filesystem::exists(dir / "resumed" / "model"));
   train(tiny_config(6), dir / "resumed");
-  const auto a = load_model(dir / "straight" / "model");
-  const auto b = load_model(dir / "resumed" / "model");
-  for (const auto& p : a->named_parameters()) {
-    EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()])) << p.key();
-  }
+  expect_same_weights(dir / "straight" / "model", dir / "resumed" / "model");
   const auto summary = nlohmann::json::parse(read_file(dir / "resumed" / "summary.json"));
   EXPECT_EQ(summary["steps"], 6);
   EXPECT_TRUE(summary["validation"].contains("scene_vqa"));
@@ -85,11 +90,7 @@ TEST(MmTrainer, TextStageThenMixResumesExactlyAcrossTheBoundary) {
   const auto results = train(config(), dir / "resumed");
   ASSERT_EQ(results.size(), 2u);  // The final validation covers the mix's tasks only.
   EXPECT_EQ(results[0].task, "text_choice");
-  const auto a = load_model(dir / "straight" / "model");
-  const auto b = load_model(dir / "resumed" / "model");
-  for (const auto& p : a->named_parameters()) {
-    EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()])) << p.key();
-  }
+  expect_same_weights(dir / "straight" / "model", dir / "resumed" / "model");
   const auto summary = nlohmann::json::parse(read_file(dir / "resumed" / "summary.json"));
   EXPECT_EQ(summary["steps"], 6);
   // The vocabulary covers the text stage's words too ("say the word").
