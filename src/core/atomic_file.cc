@@ -92,4 +92,47 @@ std::string read_file(const std::filesystem::path& path) {
   return out.str();
 }
 
+StagedDirectory::StagedDirectory(std::filesystem::path path) : path_(std::move(path)) {
+  CS_CHECK_AS(IoError, !path_.empty(), "an output directory is required");
+  if (path_.filename().empty()) path_ = path_.parent_path();
+  CS_CHECK_AS(IoError, !std::filesystem::exists(path_) || std::filesystem::is_directory(path_), "'",
+              path_.string(), "' exists and is not a directory");
+  staging_ = path_;
+  staging_ += ".partial-" + std::to_string(getpid());
+  std::error_code ec;
+  std::filesystem::remove_all(staging_, ec);
+  std::filesystem::create_directories(staging_, ec);
+  CS_CHECK_AS(IoError, !ec, "cannot create '", staging_.string(), "': ", ec.message());
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (committed_) return;
+  std::error_code ec;
+  std::filesystem::remove_all(staging_, ec);
+}
+
+void StagedDirectory::commit() {
+  CS_CHECK_AS(IoError, !committed_, "'", path_.string(), "' was already committed");
+  std::error_code ec;
+  if (std::filesystem::exists(path_)) {
+    auto old = path_;
+    old += ".old-" + std::to_string(getpid());
+    std::filesystem::rename(path_, old, ec);
+    CS_CHECK_AS(IoError, !ec, "cannot move the older '", path_.string(), "' aside: ", ec.message());
+    std::filesystem::rename(staging_, path_, ec);
+    if (ec) {
+      std::error_code ignored;
+      std::filesystem::rename(old, path_, ignored);
+      CS_THROW(IoError, "cannot move '", staging_.string(), "' to '", path_.string(),
+               "': ", ec.message());
+    }
+    std::filesystem::remove_all(old, ec);
+  } else {
+    std::filesystem::rename(staging_, path_, ec);
+    CS_CHECK_AS(IoError, !ec, "cannot move '", staging_.string(), "' to '", path_.string(),
+                "': ", ec.message());
+  }
+  committed_ = true;
+}
+
 }  // namespace clearsight

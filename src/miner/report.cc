@@ -45,6 +45,89 @@ LinePlot layer_plot(const json& per_key, const std::string& title, const std::st
   return plot;
 }
 
+std::string fmt_or_dash(const json& v, int digits = 3) {
+  return v.is_number() ? fmt(v.get<double>(), digits) : std::string("-");
+}
+
+// The sections written from `clearsight explain findings` (miner run --findings) when present.
+void append_findings(const fs::path& run_dir, const fs::path& dir, std::ostringstream& md) {
+  const fs::path file = run_dir / "findings" / "result.json";
+  if (!fs::exists(file)) return;
+  json f;
+  try {
+    f = json::parse(read_file(file));
+  } catch (const json::parse_error& e) {
+    CS_THROW(FormatError, "'", file.string(), "' is not valid JSON: ", e.what());
+  }
+  md << "## MINER's open findings, measured ([findings/report.html](../findings/report.html))\n\n";
+  if (f.contains("convergence")) {
+    const auto& c = f["convergence"];
+    md << "### Where modalities converge\n\nCriterion: the first layer where kNN modality purity "
+          "(or the modality probe's held-out accuracy) falls below "
+       << fmt(need(c, "threshold", file).get<double>(), 2) << ": purity **"
+       << need(c, "knn_purity_layer", file).get<std::string>() << "**, probe **"
+       << need(c, "probe_accuracy_layer", file).get<std::string>() << "**.\n\n"
+       << "| layer | kNN purity | chance | probe accuracy | control |\n|---|---|---|---|---|\n";
+    const auto& layers = need(c, "layers", file);
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+      md << "| " << layers[k].get<std::string>() << " | " << fmt_or_dash(c["knn_purity"][k])
+         << " | " << fmt_or_dash(c["chance_purity"][k]) << " | "
+         << (k < c["probe_accuracy"].size() ? fmt_or_dash(c["probe_accuracy"][k]) : "-") << " | "
+         << (k < c["probe_control_accuracy"].size() ? fmt_or_dash(c["probe_control_accuracy"][k])
+                                                    : "-")
+         << " |\n";
+    }
+    md << "\n";
+  }
+  if (f.contains("semantic_probing")) {
+    const auto& p = f["semantic_probing"];
+    md << "### Semantic probing (speech, logit lens at audio positions)\n\n"
+       << "| point | p(spoken) | p(control) | hit@k spoken | hit@k control | cos(audio, text) |\n"
+       << "|---|---|---|---|---|---|\n";
+    for (std::size_t k = 0; k < p["points"].size(); ++k) {
+      md << "| " << p["points"][k].get<std::string>() << " | "
+         << fmt_or_dash(p["spoken_probability"][k]) << " | "
+         << fmt_or_dash(p["control_probability"][k]) << " | "
+         << fmt_or_dash(p["spoken_hit_rate"][k]) << " | " << fmt_or_dash(p["control_hit_rate"][k])
+         << " | " << fmt_or_dash(p["audio_text_cosine"][k]) << " |\n";
+    }
+    md << "\n";
+  }
+  if (f.contains("telomeres")) {
+    const auto& t = f["telomeres"];
+    md << "### Semantic telomeres (last lens point)\n\n"
+       << "| token | cos(token, text) | cos(token, span) |\n|---|---|---|\n";
+    for (const auto& [token, v] : t["tokens"].items()) {
+      md << "| `" << token << "` | " << fmt_or_dash(v["text_cosine"].back()) << " | "
+         << fmt_or_dash(v["span_cosine"].back()) << " |\n";
+    }
+    md << "\n";
+  }
+  if (f.contains("flow")) {
+    const auto& fl = f["flow"];
+    md << "### Last-token flow by knockout, before and after deactivation\n\n"
+       << "Sum over layers of the change of p(answer) when one layer's edges are knocked out ("
+       << fl["task"].get<std::string>() << ", " << fl["samples"].get<std::int64_t>()
+       << " test samples).\n\n| condition | neurons | p(answer) |";
+    for (const auto& e : fl["edge_sets"]) md << " " << e.get<std::string>() << " |";
+    md << "\n|---|---|---|";
+    for (std::size_t k = 0; k < fl["edge_sets"].size(); ++k) md << "---|";
+    md << "\n";
+    for (const auto& c : fl["conditions"]) {
+      md << "| " << c["name"].get<std::string>() << " | " << c["neurons"].get<std::int64_t>()
+         << " | " << fmt_or_dash(c["clean_probability"]) << " |";
+      for (const auto& e : fl["edge_sets"]) {
+        double sum = 0;
+        for (const auto& d : c["delta"][e.get<std::string>()]) sum += d.get<double>();
+        md << " " << fmt(sum) << " |";
+      }
+      md << "\n";
+    }
+    md << "\n";
+  }
+  (void)dir;
+}
+
 }  // namespace
 
 fs::path write_report(const fs::path& run_dir) {
@@ -150,7 +233,10 @@ fs::path write_report(const fs::path& run_dir) {
     render_svg(plot, dir / file);
     md << "![" << plot.title << "](" << file << ")\n\n";
   }
-  md << "Produced by `clearsight miner report " << run_dir.string() << "` from `summary.json`.\n";
+  append_findings(run_dir, dir, md);
+  md << "Produced by `clearsight miner report " << run_dir.string() << "` from `summary.json`"
+     << (fs::exists(run_dir / "findings" / "result.json") ? " and `findings/result.json`" : "")
+     << ".\n";
   const fs::path report = dir / "report.md";
   atomic_write(report, md.str());
   return report;

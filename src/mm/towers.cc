@@ -75,6 +75,7 @@ VisionTowerImpl::VisionTowerImpl(const VisionConfig& config) : config_(config) {
       config.in_channels * config.temporal_patch_size * config.patch_size * config.patch_size;
   const auto grid = config.image_size / config.patch_size;
   const auto temporal = config.max_frames / config.temporal_patch_size;
+  hook_pixels = register_module("hook_pixels", nn::HookPoint());
   patch_embed = register_module(
       "patch_embed",
       torch::nn::Linear(torch::nn::LinearOptions(patch_dim, config.hidden_size).bias(false)));
@@ -118,7 +119,8 @@ torch::Tensor VisionTowerImpl::prepare_videos(const torch::Tensor& videos) const
   return (x - mean.to(x.device())) / std.to(x.device());
 }
 
-torch::Tensor VisionTowerImpl::forward(const torch::Tensor& frames) {
+torch::Tensor VisionTowerImpl::forward(const torch::Tensor& input_frames) {
+  const auto frames = hook_pixels(input_frames);
   const auto n = frames.size(0);
   const auto tp = config_.temporal_patch_size;
   const auto p = config_.patch_size;
@@ -161,7 +163,9 @@ AudioTowerImpl::AudioTowerImpl(const AudioConfig& config) : config_(config), log
 torch::Tensor AudioTowerImpl::forward(const torch::Tensor& waveforms) {
   const auto mel = hook_mel(log_mel_(waveforms));  // [N, mels, frames]
   auto x = torch::gelu(conv1(mel));
-  x = torch::gelu(conv2(x)).transpose(1, 2);  // [N, frames / 2, d]
+  // GELU after the transpose: LibTorch 1.13's GELU backward returns wrong input gradients when
+  // the incoming gradient is non-contiguous (a transposed view); the forward is identical.
+  x = torch::gelu(conv2(x).transpose(1, 2));  // [N, frames / 2, d]
   x = x + embed_positions;
   for (const auto& block : *blocks) x = block->as<nn::EncoderBlock>()->forward(x);
   x = layer_norm(x);

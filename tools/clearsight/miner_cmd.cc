@@ -4,14 +4,17 @@
 #include <cmath>
 #include <cstdio>
 
+#include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
+#include "clearsight/interp/findings.h"
 #include "clearsight/miner/analysis.h"
 #include "clearsight/miner/pipeline.h"
 #include "clearsight/miner/report.h"
+#include "clearsight/miner/selection_io.h"
 #include "commands.h"
 
 namespace clearsight::cli {
@@ -33,20 +36,6 @@ std::array<double, miner::kNumMetrics> parse_weights(const std::string& text) {
     }
   }
   return w;
-}
-
-void save_selection(const miner::Selection& s, const std::filesystem::path& path,
-                    const std::string& model) {
-  std::vector<std::string> weights;
-  for (double w : s.options.weights) weights.push_back(std::to_string(w));
-  safetensors::save(path, {{"masks", s.masks}},
-                    {{"kind", "miner_selection"},
-                     {"model", model},
-                     {"modalities", join(s.modalities, ",")},
-                     {"strategy", s.options.strategy},
-                     {"ratio", std::to_string(s.options.ratio)},
-                     {"split", s.options.split},
-                     {"weights", join(weights, ",")}});
 }
 
 json tensor_json(const torch::Tensor& t) {
@@ -150,7 +139,7 @@ int run_select(const GlobalOptions& global, const SelectArgs& a) {
   o.weights = parse_weights(a.weights);
   o.seed = global.runtime.seed;
   const auto s = miner::select_neurons(scores, present, o);
-  if (!a.out.empty()) save_selection(s, a.out, "");
+  if (!a.out.empty()) miner::save_selection(s, a.out, "");
   const json counts = layer_counts(s);
   if (a.json) {
     std::printf("%s\n", json({{"strategy", o.strategy},
@@ -179,6 +168,7 @@ struct RunArgs {
   bool faithful = false;
   bool ablation = false;
   std::int64_t ablation_samples = 30;
+  bool findings = false;
 };
 
 int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
@@ -216,7 +206,7 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
   miner::SelectOptions select;
   select.ratio = a.ratio;
   const auto selection = miner::select_neurons(scores, present, select);
-  save_selection(selection, run.file("selection.safetensors"), a.model);
+  miner::save_selection(selection, run.file("selection.safetensors"), a.model);
   // Deactivation study on the test split.
   mm::EvalOptions eval;
   eval.split = mm::Split::kTest;
@@ -336,6 +326,17 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
   run.write_json("summary.json", summary);
   std::printf("mean relative drop: MINER %.3f, random %.3f\nsummary: %s/summary.json\n", drop_miner,
               drop_random, run.path().c_str());
+  if (a.findings) {
+    // MINER's open findings with this run's selection (explain findings), into findings/.
+    interp::FindingsOptions f;
+    f.selection = run.file("selection.safetensors");
+    f.random_seeds = a.random_seeds;
+    f.seed = global.runtime.seed;
+    StagedDirectory dir(run.path() / "findings");
+    const auto result = interp::run_findings({model, loaded.tokenizer, a.model}, f, dir.staging());
+    dir.commit();
+    std::printf("findings: %s\n", result["summary"].get<std::string>().c_str());
+  }
   return 0;
 }
 
@@ -412,6 +413,8 @@ void add_miner_command(Context& context) {
   run->add_flag("--ablation", ra->ablation, "Also run the strategy x metric-weight ablation");
   run->add_option("--ablation-samples", ra->ablation_samples, "Test samples per task in ablations")
       ->default_val(ra->ablation_samples);
+  run->add_flag("--findings", ra->findings,
+                "Also measure MINER's open findings (explain findings) into findings/");
   run->callback([&context, ra] {
     context.action = [&context, ra] { return run_pipeline(context.global, *ra); };
   });

@@ -50,4 +50,30 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+/// A directory whose contents appear at its path only on commit(): the work is written into a
+/// sibling staging directory (path + ".partial-PID"), and commit() replaces any older directory at
+/// path with it. Destroying it without commit() removes the staging directory, so a failed run
+/// leaves no half-written output and an older complete one untouched.
+class StagedDirectory {
+ public:
+  /// Creates the staging directory; throws IoError when it cannot be created.
+  explicit StagedDirectory(std::filesystem::path path);
+  /// Removes the staging directory unless committed.
+  ~StagedDirectory();
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  /// Where to write now (the staging directory).
+  const std::filesystem::path& staging() const { return staging_; }
+  /// The final path.
+  const std::filesystem::path& path() const { return path_; }
+  /// Moves the staging directory to the final path (replacing an older one); throws IoError.
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path staging_;
+  bool committed_ = false;
+};
+
 }  // namespace clearsight

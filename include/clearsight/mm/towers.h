@@ -43,6 +43,8 @@ class VisionTowerImpl : public torch::nn::Module {
   /// Converts uint8 videos [N, T, C, H, W] to normalised float frames.
   torch::Tensor prepare_videos(const torch::Tensor& videos) const;
 
+  /// Normalised input frames [N, T, C, H, W] (where pixel attributions land).
+  nn::HookPoint hook_pixels{nullptr};
   torch::nn::Linear patch_embed{nullptr};
   torch::Tensor pos_embed;
   torch::nn::ModuleList blocks{nullptr};
@@ -61,6 +63,8 @@ class AudioTowerImpl : public torch::nn::Module {
   explicit AudioTowerImpl(const AudioConfig& config);
   /// waveforms [N, max_samples] float32 -> [N, tokens_per_clip, d_model].
   torch::Tensor forward(const torch::Tensor& waveforms);
+  /// The log-mel front end (hook_mel sees its output).
+  const LogMel& log_mel() const { return log_mel_; }
 
   torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
   torch::Tensor embed_positions;
