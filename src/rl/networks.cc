@@ -23,8 +23,9 @@ void check_options(const MlpOptions& o) {
   CS_CHECK_AS(ConfigError, o.in > 0 && o.out > 0, "MLP sizes must be positive (in ", o.in, ", out ",
               o.out, ")");
   for (auto h : o.hidden) CS_CHECK_AS(ConfigError, h > 0, "MLP hidden sizes must be positive");
-  CS_CHECK_AS(UnknownNameError, o.activation == "relu" || o.activation == "tanh",
-              "unknown activation '", o.activation, "' (valid: relu, tanh)");
+  CS_CHECK_AS(UnknownNameError,
+              o.activation == "relu" || o.activation == "tanh" || o.activation == "elu",
+              "unknown activation '", o.activation, "' (valid: elu, relu, tanh)");
 }
 
 }  // namespace
@@ -32,7 +33,8 @@ void check_options(const MlpOptions& o) {
 torch::Tensor activate(const torch::Tensor& x, const std::string& name) {
   if (name == "relu") return torch::relu(x);
   if (name == "tanh") return torch::tanh(x);
-  CS_THROW(UnknownNameError, "unknown activation '", name, "' (valid: relu, tanh)");
+  if (name == "elu") return torch::elu(x);
+  CS_THROW(UnknownNameError, "unknown activation '", name, "' (valid: elu, relu, tanh)");
 }
 
 MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
@@ -45,10 +47,9 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
 }
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) {
-  const bool relu = options_.activation == "relu";
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     x = layers_[i]->forward(x);
-    if (i + 1 < layers_.size()) x = relu ? torch::relu(x) : torch::tanh(x);
+    if (i + 1 < layers_.size()) x = activate(x, options_.activation);
   }
   return x;
 }
@@ -70,7 +71,6 @@ EnsembleMlpImpl::EnsembleMlpImpl(std::int64_t members, MlpOptions options)
 }
 
 torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
-  const bool relu = options_.activation == "relu";
   for (std::size_t i = 0; i < weights_.size(); ++i) {
     if (x.dim() == 2) {
       // A shared input: one matmul against the members' weights side by side.
@@ -78,7 +78,7 @@ torch::Tensor EnsembleMlpImpl::forward(torch::Tensor x) {
     } else {
       x = torch::baddbmm(biases_[i], x, weights_[i]);
     }
-    if (i + 1 < weights_.size()) x = relu ? torch::relu(x) : torch::tanh(x);
+    if (i + 1 < weights_.size()) x = activate(x, options_.activation);
   }
   return x;
 }

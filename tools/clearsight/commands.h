@@ -48,6 +48,8 @@ void add_rl_command(Context& context);
 void add_demos_command(Context& context);
 /// `clearsight imitate --algo bc|gail|dida`.
 void add_imitate_command(Context& context);
+/// `clearsight wm train|eval|presets`.
+void add_wm_command(Context& context);
 /// `clearsight explain METHOD`.
 void add_explain_command(Context& context);
 /// `clearsight selftest`.

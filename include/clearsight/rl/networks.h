@@ -16,7 +16,7 @@ struct MlpOptions {
   std::int64_t in = 0;
   std::int64_t out = 0;
   std::vector<std::int64_t> hidden = {256, 256};
-  /// "relu" or "tanh".
+  /// "relu", "tanh" or "elu".
   std::string activation = "relu";
 };
 

@@ -1,0 +1,73 @@
+// Behaviour learned in imagination (Dreamer v1/v2): a tanh-Gaussian actor trained by
+// backpropagating lambda-returns through the model's dynamics, and a critic regressed on the
+// lambda-returns of a slowly updated target critic.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "clearsight/rl/networks.h"
+#include "clearsight/wm/config.h"
+#include "clearsight/wm/imagination.h"
+#include "clearsight/wm/world_model.h"
+
+namespace clearsight::wm {
+
+/// The actor: features -> tanh(Gaussian) actions in [-1, 1].
+class ActorImpl : public torch::nn::Module {
+ public:
+  /// An ELU MLP of layers x hidden from features to mean and std of each action.
+  ActorImpl(std::int64_t features, std::int64_t action_size, const BehaviorConfig& config);
+  /// A reparameterised sample [N, A] and its entropy estimate -log pi [N].
+  std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& features);
+  /// The deterministic action tanh(mean) [N, A].
+  torch::Tensor mode(const torch::Tensor& features);
+
+ private:
+  std::pair<torch::Tensor, torch::Tensor> mean_std(const torch::Tensor& features);
+  rl::Mlp net_{nullptr};
+  std::int64_t action_size_;
+  double min_std_;
+  double raw_init_std_;
+};
+TORCH_MODULE(Actor);
+
+/// Scalars of one behaviour update.
+struct BehaviorMetrics {
+  double actor_loss = 0, critic_loss = 0, imagined_return = 0, imagined_reward = 0;
+  double actor_entropy = 0, value = 0, actor_grad_norm = 0, critic_grad_norm = 0;
+};
+
+/// Actor, critic, slow target critic and their optimisers.
+class Behavior {
+ public:
+  /// Networks for the model's features and actions.
+  Behavior(WorldModel& model, BehaviorConfig config);
+  /// One update from start states [N, ...] (posterior states, detached); the model's parameters
+  /// receive no gradients. condition [N, C] and condition_step as in imagine().
+  BehaviorMetrics update(const RssmState& start, const torch::Tensor& condition = {},
+                         const ConditionStep& condition_step = {});
+  /// The actor.
+  Actor& actor() { return actor_; }
+  /// The critic.
+  rl::Mlp& critic() { return critic_; }
+  /// The slow target critic.
+  rl::Mlp& target_critic() { return target_; }
+  /// The optimisers (actor, critic), for checkpoints.
+  ClippedAdam& actor_optimizer() { return *actor_opt_; }
+  /// The critic's optimiser.
+  ClippedAdam& critic_optimizer() { return *critic_opt_; }
+  /// Updates done so far (drives the slow-target schedule; saved in checkpoints).
+  std::int64_t updates = 0;
+
+ private:
+  WorldModel model_;
+  BehaviorConfig config_;
+  Actor actor_{nullptr};
+  rl::Mlp critic_{nullptr};
+  rl::Mlp target_{nullptr};
+  std::unique_ptr<ClippedAdam> actor_opt_, critic_opt_;
+};
+
+}  // namespace clearsight::wm
