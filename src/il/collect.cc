@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <utility>
 
 #include "clearsight/core/error.h"
 #include "clearsight/core/progress.h"
@@ -27,6 +28,9 @@ class Stepper {
       pixel.camera = options.camera;
       pixels_ = std::make_unique<envs::PixelEnv>(envs::make_mujoco_env(env_name), pixel);
       frame_.resize(pixels_->observation_bytes());
+      extra_cameras_ = options.extra_cameras;
+      extra_frames_.assign(extra_cameras_.size(),
+                           std::vector<std::uint8_t>(pixels_->renderer().frame_bytes()));
     } else {
       env_ = envs::make_env(env_name);
     }
@@ -38,11 +42,14 @@ class Stepper {
   const std::vector<std::uint8_t>& frame() const { return frame_; }
   /// The camera pose of the current frame.
   envs::CameraPose camera() { return pixels_->camera().pose(); }
+  /// The frames of the current state seen from the extra cameras, in their order.
+  const std::vector<std::vector<std::uint8_t>>& extra_frames() const { return extra_frames_; }
 
   void reset(std::uint64_t seed, std::span<double> observation) {
     if (pixels_) {
       pixels_->reset(seed, frame_);
       pixels_->env().observation(observation);
+      render_extra();
     } else {
       env_->reset(seed, observation);
     }
@@ -52,13 +59,24 @@ class Stepper {
     if (!pixels_) return env_->step(action, observation);
     const auto result = pixels_->step(action, frame_);
     pixels_->env().observation(observation);
+    render_extra();
     return result;
   }
 
  private:
+  /// Renders the current state from every extra camera (same renderer, another pose).
+  void render_extra() {
+    auto& env = pixels_->env();
+    for (std::size_t i = 0; i < extra_cameras_.size(); ++i) {
+      pixels_->renderer().render(env.data(), extra_cameras_[i], env.torso_body(), extra_frames_[i]);
+    }
+  }
+
   std::unique_ptr<envs::Env> env_;
   std::unique_ptr<envs::PixelEnv> pixels_;
   std::vector<std::uint8_t> frame_;
+  std::vector<envs::CameraPose> extra_cameras_;
+  std::vector<std::vector<std::uint8_t>> extra_frames_;
 };
 
 void check_policy(rl::Policy& policy, const char* role, const std::string& env_name,
@@ -95,6 +113,17 @@ DemoDataset collect_demos(rl::Policy& expert, const std::string& env_name,
                   options.pixel_height >= 0 && options.pixel_height <= 1024,
               "pixel size must be in 0..1024, got ", options.pixel_width, "x",
               options.pixel_height);
+  CS_CHECK_AS(ConfigError, options.extra_cameras.empty() || options.pixel_width > 0,
+              options.extra_cameras.size(),
+              " extra camera(s) requested without pixel frames; set a pixel width (--pixels)");
+  for (std::size_t i = 0; i < options.extra_cameras.size(); ++i) {
+    const auto& pose = options.extra_cameras[i];
+    CS_CHECK_AS(ConfigError,
+                std::isfinite(pose.distance) && pose.distance > 0 && std::isfinite(pose.azimuth) &&
+                    std::isfinite(pose.elevation),
+                "extra camera ", i + 1, " needs a finite pose with a positive distance, got (",
+                pose.distance, ", ", pose.azimuth, ", ", pose.elevation, ")");
+  }
   Stepper env(env_name, options);
   const auto& spec = env.spec();
   check_policy(expert, "expert", env_name, spec);
@@ -129,6 +158,7 @@ DemoDataset collect_demos(rl::Policy& expert, const std::string& env_name,
 
   std::vector<float> observations, actions, rewards, next_observations, poses;
   std::vector<std::uint8_t> terminals, timeouts, frames;
+  std::vector<std::vector<std::uint8_t>> extra_frames(options.extra_cameras.size());
   DemoDataset d;
   auto& m = d.meta;
   std::vector<double> obs(obs_size), next(obs_size), action(act_size);
@@ -161,6 +191,10 @@ DemoDataset collect_demos(rl::Policy& expert, const std::string& env_name,
         poses.insert(poses.end(),
                      {static_cast<float>(pose.distance), static_cast<float>(pose.azimuth),
                       static_cast<float>(pose.elevation)});
+        for (std::size_t v = 0; v < extra_frames.size(); ++v) {
+          const auto& extra = env.extra_frames()[v];
+          extra_frames[v].insert(extra_frames[v].end(), extra.begin(), extra.end());
+        }
       }
       const auto result = env.step(action, next);
       ++length;
@@ -202,6 +236,20 @@ DemoDataset collect_demos(rl::Policy& expert, const std::string& env_name,
     d.images =
         torch::from_blob(frames.data(), {t, height, options.pixel_width, 3}, torch::kUInt8).clone();
     d.camera_poses = to_tensor(poses, {t, 3});
+    for (std::size_t v = 0; v < extra_frames.size(); ++v) {
+      const auto& pose = options.extra_cameras[v];
+      DemoView view;
+      view.name = "view" + std::to_string(v + 1);
+      view.images = torch::from_blob(extra_frames[v].data(), {t, height, options.pixel_width, 3},
+                                     torch::kUInt8)
+                        .clone();
+      view.camera_poses =
+          torch::tensor({static_cast<float>(pose.distance), static_cast<float>(pose.azimuth),
+                         static_cast<float>(pose.elevation)})
+              .repeat({t, 1});
+      d.views.push_back(std::move(view));
+      extra_frames[v] = {};
+    }
   }
   m.env = env_name;
   m.expert = options.expert_name;

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <string_view>
+#include <utility>
 
 #include "clearsight/core/error.h"
 #include "clearsight/il/noise.h"
@@ -55,6 +57,9 @@ void check_finite(const torch::Tensor& t, const char* name, const std::string& w
            ") at row ", row, ", column ", column);
 }
 
+/// "views/<k>/": where view k (k >= 1) lives in the file, and how errors name it.
+std::string view_prefix(std::int64_t k) { return "views/" + std::to_string(k) + "/"; }
+
 void validate_dataset(const DemoDataset& d, const std::string& where) {
   CS_CHECK_AS(ShapeError, d.observations.defined() && d.observations.dim() == 2, where,
               "observations must be [T, obs] float32, got ", tensor_shape(d.observations));
@@ -79,6 +84,20 @@ void validate_dataset(const DemoDataset& d, const std::string& where) {
                  where);
     check_tensor(d.camera_poses, "camera_poses", {t, 3}, torch::kFloat32, where);
   }
+  CS_CHECK_AS(ShapeError, d.views.empty() || d.images.defined(), where, "the dataset has ",
+              d.views.size(), " extra camera views but no images (view 0)");
+  for (std::size_t i = 0; i < d.views.size(); ++i) {
+    const auto& v = d.views[i];
+    const std::string prefix = view_prefix(static_cast<std::int64_t>(i) + 1);
+    const std::vector<std::int64_t> frames{t, d.images.size(1), d.images.size(2), 3};
+    CS_CHECK_AS(ShapeError,
+                v.images.defined() && v.images.scalar_type() == torch::kUInt8 &&
+                    v.images.sizes().vec() == frames,
+                where, prefix, "images must be ", shape_string(frames),
+                " uint8 (every view has the transitions and the frame size of view 0), got ",
+                tensor_shape(v.images));
+    check_tensor(v.camera_poses, (prefix + "camera_poses").c_str(), {t, 3}, torch::kFloat32, where);
+  }
   const auto& m = d.meta;
   if (!m.episode_lengths.empty()) {
     CS_CHECK_AS(ShapeError,
@@ -99,6 +118,10 @@ void validate_dataset(const DemoDataset& d, const std::string& where) {
   check_finite(d.rewards, "rewards", where);
   check_finite(d.next_observations, "next_observations", where);
   if (d.camera_poses.defined()) check_finite(d.camera_poses, "camera_poses", where);
+  for (std::size_t i = 0; i < d.views.size(); ++i) {
+    const std::string name = view_prefix(static_cast<std::int64_t>(i) + 1) + "camera_poses";
+    check_finite(d.views[i].camera_poses, name.c_str(), where);
+  }
   for (double r : m.episode_returns) {
     CS_CHECK_AS(NumericError, std::isfinite(r), where, "an episode return is ", r);
   }
@@ -173,7 +196,65 @@ torch::Tensor read_flags(const h5::File& file, const std::string& name, std::int
   return out;
 }
 
+/// Reads frames [t, H, W, 3] uint8 and their camera poses [t, 3] (one camera view).
+DemoView read_view(const h5::File& file, const std::string& prefix, std::int64_t t,
+                   const std::string& where) {
+  const std::string images = prefix + "images", poses = prefix + "camera_poses";
+  CS_CHECK_AS(FormatError, file.exists(images), where, "missing dataset '", images, "'",
+              prefix.empty() ? "" : " (the group 'views' announces this camera view)");
+  CS_CHECK_AS(FormatError, file.exists(poses), where, "missing dataset '", poses,
+              "' (it comes with '", images, "')");
+  const auto info = file.info(images);
+  CS_CHECK_AS(ShapeError,
+              info.dims.size() == 4 && info.dims[0] == t && info.dims[3] == 3 &&
+                  info.stored == h5::StoredClass::kInteger && info.element_size == 1,
+              where, images, " has shape ", shape_string(info.dims), " of ",
+              h5::stored_class_name(info.stored), " (", info.element_size, " bytes), expected [", t,
+              ", H, W, 3] uint8");
+  DemoView view;
+  view.images = torch::empty(info.dims, torch::kUInt8);
+  file.read(images, h5::Dtype::kUint8, view.images.data_ptr());
+  view.camera_poses = read_float(file, poses, t, 2, where);
+  CS_CHECK_AS(ShapeError, view.camera_poses.size(1) == 3, where, poses, " has shape ",
+              tensor_shape(view.camera_poses), ", expected [", t, ", 3]");
+  return view;
+}
+
+/// Description of the views group, stored as its attribute 'layout'.
+constexpr std::string_view kViewsLayout =
+    "views/<k>/images [T,H,W,RGB] uint8 and views/<k>/camera_poses [T,3] float32 for "
+    "k = 1..count, the same steps as images seen from other cameras; view 0 is the root "
+    "images/camera_poses";
+
+/// Most extra views a file may announce (a sanity bound against a corrupt count).
+constexpr std::uint64_t kMaxViews = 256;
+
 }  // namespace
+
+std::int64_t DemoDataset::view_count() const {
+  return has_images() ? 1 + static_cast<std::int64_t>(views.size()) : 0;
+}
+
+const torch::Tensor& DemoDataset::view_images(std::int64_t k) const {
+  CS_CHECK_AS(ConfigError, k >= 0 && k < view_count(), "camera view ", k,
+              " does not exist; the dataset has ", view_count(), " views");
+  return k == 0 ? images : views[static_cast<std::size_t>(k - 1)].images;
+}
+
+const torch::Tensor& DemoDataset::view_camera_poses(std::int64_t k) const {
+  CS_CHECK_AS(ConfigError, k >= 0 && k < view_count(), "camera view ", k,
+              " does not exist; the dataset has ", view_count(), " views");
+  return k == 0 ? camera_poses : views[static_cast<std::size_t>(k - 1)].camera_poses;
+}
+
+std::string DemoDataset::view_name(std::int64_t k) const {
+  CS_CHECK_AS(ConfigError, k >= 0 && k < view_count(), "camera view ", k,
+              " does not exist; the dataset has ", view_count(), " views");
+  const std::string fallback = "view" + std::to_string(k);
+  if (k == 0) return fallback;
+  const auto& name = views[static_cast<std::size_t>(k - 1)].name;
+  return name.empty() ? fallback : name;
+}
 
 std::int64_t DemoDataset::size() const {
   return observations.defined() && observations.dim() >= 1 ? observations.size(0) : 0;
@@ -255,6 +336,24 @@ void save_demos(const std::filesystem::path& path, const DemoDataset& dataset) {
       write_tensor(file, "camera_poses", d.camera_poses, h5::Dtype::kFloat32);
       file.set_attribute("camera_poses", "columns", std::string_view("distance,azimuth,elevation"));
     }
+    if (!d.views.empty()) {
+      const h5::WriteOptions frames{{1, d.images.size(1), d.images.size(2), 3}, 4};
+      file.create_group("views");
+      file.set_attribute("views", "count", static_cast<std::int64_t>(d.views.size()));
+      file.set_attribute("views", "layout", kViewsLayout);
+      for (std::int64_t k = 1; k <= static_cast<std::int64_t>(d.views.size()); ++k) {
+        const auto& view = d.views[static_cast<std::size_t>(k - 1)];
+        const std::string prefix = view_prefix(k);
+        const std::string group = prefix.substr(0, prefix.size() - 1);
+        file.create_group(group);
+        file.set_attribute(group, "name", std::string_view(d.view_name(k)));
+        write_tensor(file, prefix + "images", view.images, h5::Dtype::kUint8, frames);
+        file.set_attribute(prefix + "images", "layout", std::string_view("T,H,W,RGB"));
+        write_tensor(file, prefix + "camera_poses", view.camera_poses, h5::Dtype::kFloat32);
+        file.set_attribute(prefix + "camera_poses", "columns",
+                           std::string_view("distance,azimuth,elevation"));
+      }
+    }
     const auto& m = d.meta;
     const auto n = static_cast<std::int64_t>(m.episode_lengths.size());
     file.create_group("episodes");
@@ -319,20 +418,27 @@ DemoDataset load_demos(const std::filesystem::path& path, const std::string& exp
   d.timeouts = read_flags(file, "timeouts", t, where);
 
   if (file.exists("images")) {
-    CS_CHECK_AS(FormatError, file.exists("camera_poses"), where,
-                "missing dataset 'camera_poses' (it comes with 'images')");
-    const auto info = file.info("images");
-    CS_CHECK_AS(ShapeError,
-                info.dims.size() == 4 && info.dims[0] == t && info.dims[3] == 3 &&
-                    info.stored == h5::StoredClass::kInteger && info.element_size == 1,
-                where, "images has shape ", shape_string(info.dims), " of ",
-                h5::stored_class_name(info.stored), " (", info.element_size, " bytes), expected [",
-                t, ", H, W, 3] uint8");
-    d.images = torch::empty(info.dims, torch::kUInt8);
-    file.read("images", h5::Dtype::kUint8, d.images.data_ptr());
-    d.camera_poses = read_float(file, "camera_poses", t, 2, where);
-    CS_CHECK_AS(ShapeError, d.camera_poses.size(1) == 3, where, "camera_poses has shape ",
-                tensor_shape(d.camera_poses), ", expected [", t, ", 3]");
+    auto main = read_view(file, "", t, where);
+    d.images = std::move(main.images);
+    d.camera_poses = std::move(main.camera_poses);
+  }
+  if (file.exists("views")) {
+    CS_CHECK_AS(FormatError, d.has_images(), where,
+                "group 'views' (extra camera views) without dataset 'images' (view 0)");
+    CS_CHECK_AS(FormatError, file.has_attribute("views", "count"), where,
+                "missing attribute 'count' of 'views' (the number of extra camera views)");
+    const std::uint64_t count = file.uint64_attribute("views", "count");
+    CS_CHECK_AS(FormatError, count <= kMaxViews, where, "attribute 'count' of 'views' is ", count,
+                ", expected at most ", kMaxViews, " extra camera views");
+    for (std::int64_t k = 1; k <= static_cast<std::int64_t>(count); ++k) {
+      const std::string prefix = view_prefix(k);
+      const std::string group = prefix.substr(0, prefix.size() - 1);
+      CS_CHECK_AS(FormatError, file.exists(group), where, "missing group '", group,
+                  "' (attribute 'count' of 'views' announces ", count, " extra camera views)");
+      auto view = read_view(file, prefix, t, where);
+      if (file.has_attribute(group, "name")) view.name = file.string_attribute(group, "name");
+      d.views.push_back(std::move(view));
+    }
   }
 
   if (file.exists("episodes")) {
@@ -425,11 +531,25 @@ nlohmann::json demo_summary(const DemoDataset& d) {
     noise_spec = NoiseSpec::from_json(noise).to_string();
   }
   json images = nullptr;
-  if (d.has_images()) {
-    images = {{"shape", d.images.sizes().vec()},
-              {"camera_poses",
-               {{"first", to_vector(d.camera_poses[0])},
-                {"distinct", std::get<0>(torch::unique_dim(d.camera_poses, 0)).size(0)}}}};
+  json views = json::array();
+  for (std::int64_t k = 0; k < d.view_count(); ++k) {
+    const auto& frames = d.view_images(k);
+    const auto& poses = d.view_camera_poses(k);
+    const auto flat = frames.reshape({frames.size(0), -1});
+    const auto constant = (std::get<0>(flat.max(1)) == std::get<0>(flat.min(1))).sum();
+    const double pixel_mean = frames.sum(torch::kInt64).item<std::int64_t>() /
+                              static_cast<double>(std::max<std::int64_t>(frames.numel(), 1));
+    json view = {{"index", k},
+                 {"name", d.view_name(k)},
+                 {"shape", frames.sizes().vec()},
+                 {"camera_poses",
+                  {{"first", to_vector(poses[0])},
+                   {"last", to_vector(poses[poses.size(0) - 1])},
+                   {"distinct", std::get<0>(torch::unique_dim(poses, 0)).size(0)}}},
+                 {"pixel_mean", pixel_mean},
+                 {"constant_frames", constant.item<std::int64_t>()}};
+    if (k == 0) images = view;
+    views.push_back(std::move(view));
   }
   return {
       {"env", m.env},
@@ -452,6 +572,7 @@ nlohmann::json demo_summary(const DemoDataset& d) {
         {"min", to_vector(std::get<0>(act64.min(0)))},
         {"max", to_vector(std::get<0>(act64.max(0)))}}},
       {"images", images},
+      {"views", views},
       {"attributes",
        {{"expert", m.expert},
         {"expert_return", std::isfinite(m.expert_return) ? json(m.expert_return) : json(nullptr)},

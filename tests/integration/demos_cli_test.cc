@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clearsight/core/image.h"
 #include "clearsight/il/demos.h"
 #include "clearsight/il/noise.h"
 #include "clearsight/version.h"
@@ -130,6 +131,72 @@ TEST(IntegrationDemosCli, CollectWritesAFileInspectReads) {
       dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("clearsight: io error:"), std::string::npos) << r.err;
+}
+
+TEST(IntegrationDemosCli, MultiCameraCollectAndContactSheet) {
+  testing::TempDir dir;
+  const auto file = dir / "walker.h5";
+  const std::string expert = std::string(CS_SOURCE_DIR) + "/assets/experts/walker-walk";
+  auto r = testing::run_cli("demos collect --expert " + expert +
+                                " --episodes 1 --max-steps 5 --pixels 16 --camera 3,90,-45"
+                                " --camera 3,0,-20 --out " +
+                                file.string(),
+                            dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto d = il::load_demos(file, "walker-walk");
+  ASSERT_EQ(d.view_count(), 2);
+  EXPECT_EQ(d.view_images(1).sizes().vec(), (std::vector<std::int64_t>{5, 16, 16, 3}));
+  EXPECT_TRUE(torch::equal(d.view_camera_poses(1)[0], torch::tensor({3.0f, 0.0f, -20.0f})));
+
+  r = testing::run_cli("demos inspect " + file.string() + " --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["views"].size(), 2u);
+  EXPECT_EQ(doc["views"][1]["shape"][0], 5);
+  EXPECT_EQ(doc["views"][1]["camera_poses"]["first"][1], 0.0);
+  EXPECT_EQ(doc["views"][0]["camera_poses"]["last"][1], 90.0);
+  EXPECT_EQ(doc["views"][0]["constant_frames"], 0);
+  EXPECT_EQ(doc["views"][1]["constant_frames"], 0);
+  EXPECT_GT(doc["views"][1]["pixel_mean"].get<double>(), 0.0);
+
+  const auto sheet = dir / "sheet.png";
+  r = testing::run_cli(
+      "demos inspect " + file.string() + " --frames 4 --contact-sheet " + sheet.string(), dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("view 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wrote " + sheet.string()), std::string::npos) << r.out;
+  const auto image = read_png(sheet);
+  EXPECT_EQ(image.width, 4 * 16);
+  EXPECT_EQ(image.height, 2 * 16);
+
+  // Semicolon-joined poses are the same as repeated --camera.
+  r = testing::run_cli(
+      "demos collect --expert " + expert +
+          " --episodes 1 --max-steps 2 --pixels 8 --camera '3,90,-45;3,0,-20;4,45,-30'"
+          " --out " +
+          (dir / "three.h5").string(),
+      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(il::load_demos(dir / "three.h5").view_count(), 3);
+
+  r = testing::run_cli(
+      "demos inspect " + file.string() + " --contact-sheet " + (dir / "sheet.jpg").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("clearsight: config error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(".png"), std::string::npos) << r.err;
+  write_clean_file(dir / "states.h5");
+  r = testing::run_cli("demos inspect " + (dir / "states.h5").string() + " --contact-sheet " +
+                           (dir / "x.png").string(),
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("has no images; collect with --pixels"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.png"));
+  r = testing::run_cli("demos collect --expert " + expert +
+                           " --episodes 1 --max-steps 2 --camera 3,90,-45 --camera 3,0,-20 --out " +
+                           (dir / "nopix.h5").string(),
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--pixels"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
-// `clearsight demos collect|noise|inspect`: demonstration files (HDF5, D4RL layout).
+// `clearsight demos collect|noise|inspect`: demonstration files (HDF5, D4RL layout), with frames
+// from one or more cameras and contact sheets of them.
 #include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
+#include <vector>
 
 #include "clearsight/core/error.h"
+#include "clearsight/core/image.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/il/collect.h"
 #include "clearsight/il/demos.h"
@@ -48,6 +52,71 @@ std::string format_stats(const json& stats) {
   return line;
 }
 
+/// "3, 90, -45" from a pose's JSON numbers.
+std::string pose_string(const json& pose) {
+  std::vector<std::string> parts;
+  for (const auto& v : pose) {
+    char number[32];
+    std::snprintf(number, sizeof(number), "%g", v.get<double>());
+    parts.emplace_back(number);
+  }
+  return join(parts, ", ");
+}
+
+/// Cameras from repeated --camera values, each "d,a,e" or several joined by ';' (default: the
+/// expert camera); the first is view 0.
+std::vector<envs::CameraPose> parse_cameras(const std::vector<std::string>& values) {
+  std::vector<envs::CameraPose> poses;
+  for (const auto& value : values) {
+    for (const auto& piece : split(value, ';')) {
+      const auto begin = piece.find_first_not_of(" \t");
+      if (begin == std::string::npos) continue;
+      poses.push_back(parse_camera(piece.substr(begin, piece.find_last_not_of(" \t") - begin + 1)));
+    }
+  }
+  if (poses.empty()) poses.push_back(envs::kExpertCamera);
+  return poses;
+}
+
+/// Frame indices: count of them evenly spaced over 0..total-1, first and last included (all
+/// frames when there are no more than count).
+std::vector<std::int64_t> spaced_frames(std::int64_t total, std::int64_t count) {
+  std::vector<std::int64_t> out;
+  if (count >= total) {
+    for (std::int64_t i = 0; i < total; ++i) out.push_back(i);
+    return out;
+  }
+  for (std::int64_t i = 0; i < count; ++i) {
+    out.push_back(count == 1 ? 0
+                             : std::llround(static_cast<double>(i) * (total - 1) / (count - 1)));
+  }
+  return out;
+}
+
+/// Writes one PNG of evenly spaced frames, one row per camera view; returns what it wrote.
+json write_contact_sheet(const std::string& file, const il::DemoDataset& d,
+                         const std::filesystem::path& out, int frames) {
+  CS_CHECK_AS(ConfigError, d.has_images(), file, " has no images; collect with --pixels");
+  const auto indices = spaced_frames(d.size(), frames);
+  const int height = static_cast<int>(d.images.size(1)), width = static_cast<int>(d.images.size(2));
+  std::vector<std::vector<std::uint8_t>> tiles;
+  for (std::int64_t k = 0; k < d.view_count(); ++k) {
+    const auto images = d.view_images(k).contiguous();
+    for (auto i : indices) {
+      const auto frame = images[i];
+      const auto* bytes = frame.data_ptr<std::uint8_t>();
+      tiles.emplace_back(bytes, bytes + frame.numel());
+    }
+  }
+  const auto sheet = tile_frames(tiles, width, height, static_cast<int>(indices.size()));
+  write_png(out, sheet.pixels, sheet.width, sheet.height);
+  return {{"path", out.string()},
+          {"frames", indices},
+          {"views", d.view_count()},
+          {"width", sheet.width},
+          {"height", sheet.height}};
+}
+
 void print_summary(const std::string& file, const json& s) {
   std::printf("%s: %s demonstrations\n", file.c_str(), s["env"].get<std::string>().c_str());
   std::printf("  transitions   %lld (%lld terminals, %lld timeouts)\n",
@@ -63,18 +132,17 @@ void print_summary(const std::string& file, const json& s) {
   std::printf("  noise         %s\n", s["noise_spec"].get<std::string>().c_str());
   if (!s["images"].is_null()) {
     const auto& shape = s["images"]["shape"];
-    std::printf("  images        %lld frames of %lldx%lld, camera (%s)\n",
+    const auto& views = s["views"];
+    std::printf("  images        %lld frames of %lldx%lld, %zu camera view%s\n",
                 shape[0].get<long long>(), shape[2].get<long long>(), shape[1].get<long long>(),
-                [&] {
-                  std::vector<std::string> parts;
-                  for (const auto& v : s["images"]["camera_poses"]["first"]) {
-                    char number[32];
-                    std::snprintf(number, sizeof(number), "%g", v.get<double>());
-                    parts.emplace_back(number);
-                  }
-                  return join(parts, ", ");
-                }()
-                    .c_str());
+                views.size(), views.size() == 1 ? "" : "s");
+    for (const auto& v : views) {
+      std::printf("  view %-8lld %s: camera (%s) .. (%s), pixel mean %.1f, %lld constant frames\n",
+                  v["index"].get<long long>(), v["name"].get<std::string>().c_str(),
+                  pose_string(v["camera_poses"]["first"]).c_str(),
+                  pose_string(v["camera_poses"]["last"]).c_str(), v["pixel_mean"].get<double>(),
+                  v["constant_frames"].get<long long>());
+    }
   }
   std::printf("  observation   dim        mean         std\n");
   const auto& mean = s["observations"]["mean"];
@@ -92,7 +160,7 @@ struct CollectArgs {
   std::string out;
   std::string noise = "none";
   std::string pixels;
-  std::string camera = "3,90,-45";
+  std::vector<std::string> cameras;
   std::string backend = "auto";
   int episodes = 10;
   int max_steps = 0;
@@ -108,7 +176,9 @@ int run_collect(const CollectArgs& a, std::uint64_t global_seed) {
   options.noise = il::NoiseSpec::parse(a.noise);
   options.deterministic = a.deterministic;
   options.max_steps = a.max_steps;
-  options.camera = parse_camera(a.camera);
+  const auto cameras = parse_cameras(a.cameras);
+  options.camera = cameras.front();
+  options.extra_cameras.assign(cameras.begin() + 1, cameras.end());
   options.render_backend = a.backend;
   options.progress = !a.json;
   if (!a.pixels.empty()) {
@@ -151,13 +221,36 @@ int run_noise(const std::string& in, const std::string& noise, const std::string
   return 0;
 }
 
-int run_inspect(const std::string& file, const std::string& env, bool as_json) {
-  const auto dataset = il::load_demos(file, env);
-  const auto summary = il::demo_summary(dataset);
-  if (as_json) {
+struct InspectArgs {
+  std::string file;
+  std::string env;
+  std::string contact_sheet;
+  int frames = 16;
+  bool json = false;
+};
+
+int run_inspect(const InspectArgs& a) {
+  if (!a.contact_sheet.empty()) {
+    const std::string ext = to_lower(std::filesystem::path(a.contact_sheet).extension().string());
+    CS_CHECK_AS(ConfigError, ext == ".png", "--contact-sheet must end in .png, got '",
+                a.contact_sheet, "'");
+  }
+  const auto dataset = il::load_demos(a.file, a.env);
+  auto summary = il::demo_summary(dataset);
+  json sheet = nullptr;
+  if (!a.contact_sheet.empty()) {
+    sheet = write_contact_sheet(a.file, dataset, a.contact_sheet, a.frames);
+  }
+  if (a.json) {
+    if (!sheet.is_null()) summary["contact_sheet"] = sheet;
     std::printf("%s\n", summary.dump(2).c_str());
   } else {
-    print_summary(file, summary);
+    print_summary(a.file, summary);
+    if (!sheet.is_null()) {
+      std::printf("wrote %s: %zu frames x %lld views (%dx%d)\n", a.contact_sheet.c_str(),
+                  sheet["frames"].size(), sheet["views"].get<long long>(),
+                  sheet["width"].get<int>(), sheet["height"].get<int>());
+    }
   }
   return 0;
 }
@@ -183,8 +276,11 @@ void add_demos_command(Context& context) {
   collect->add_flag("--deterministic,!--stochastic", c->deterministic,
                     "Mean actions (default) or sampled actions");
   collect->add_option("--pixels", c->pixels, "Also record W or WxH frames (uint8) per step");
-  collect->add_option("--camera", c->camera, "Frame camera distance,azimuth,elevation")
-      ->default_val(c->camera);
+  collect
+      ->add_option("--camera", c->cameras,
+                   "Frame camera distance,azimuth,elevation; repeat it (or join poses with "
+                   "';') for extra views rendered at every step")
+      ->default_str("3,90,-45");
   collect->add_option("--backend", c->backend, "Offscreen rendering: auto, egl or osmesa")
       ->default_val(c->backend);
   collect->add_option("--max-steps", c->max_steps, "Steps per episode at most (0: env limit)")
@@ -218,19 +314,19 @@ void add_demos_command(Context& context) {
   });
 
   auto* inspect = group->add_subcommand("inspect", "Validate and summarise a demonstration file");
-  struct InspectArgs {
-    std::string file;
-    std::string env;
-    bool json = false;
-  };
   auto i = std::make_shared<InspectArgs>();
   inspect->add_option("FILE", i->file, "Demonstration file")->required();
   inspect->add_option("--env", i->env, "Fail unless the file is for this environment");
+  inspect->add_option("--contact-sheet", i->contact_sheet,
+                      "Also write a PNG of frames, one row per camera view");
+  inspect->add_option("--frames", i->frames, "Frames per row of the contact sheet, evenly spaced")
+      ->default_val(i->frames)
+      ->check(CLI::Range(1, 1024));
   inspect->add_flag("--json", i->json, "Print one JSON document");
   inspect->callback([&context, i] {
     context.action = [&context, i] {
       start_runtime(context.global);
-      return run_inspect(i->file, i->env, i->json);
+      return run_inspect(*i);
     };
   });
 }

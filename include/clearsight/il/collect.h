@@ -1,9 +1,10 @@
 // Collecting demonstrations: roll a policy out in a registered environment, optionally render
-// what a camera sees at every step, and apply the requested noise models along the way.
+// what one or more cameras see at every step, and apply the requested noise models along the way.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "clearsight/envs/render.h"
 #include "clearsight/il/demos.h"
@@ -28,8 +29,11 @@ struct CollectOptions {
   int pixel_width = 0;
   /// Frame height of pixel observations (0: same as the width).
   int pixel_height = 0;
-  /// Camera the frames are rendered from.
+  /// Camera the frames are rendered from (view 0: DemoDataset::images).
   envs::CameraPose camera = envs::kExpertCamera;
+  /// Further cameras rendering the same state at every step (views 1, 2...: DemoDataset::views);
+  /// they need pixel frames.
+  std::vector<envs::CameraPose> extra_cameras;
   /// Offscreen backend: "auto", "egl" or "osmesa".
   std::string render_backend = "auto";
   /// Policy of the mixture's non-expert episodes; null: actions uniform in the action space.

@@ -1,6 +1,7 @@
 // Demonstration datasets: transitions in the D4RL layout (observations, actions, rewards,
-// next_observations, terminals, timeouts), optional pixel frames with their camera poses, and the
-// facts of their making; saved to and validated from HDF5 files that h5py reads as D4RL files.
+// next_observations, terminals, timeouts), optional pixel frames with their camera poses (one or
+// more cameras per step), and the facts of their making; saved to and validated from HDF5 files
+// that h5py reads as D4RL files.
 #pragma once
 
 #include <torch/torch.h>
@@ -42,6 +43,16 @@ struct DemoMetadata {
   std::vector<std::uint8_t> episode_expert;
 };
 
+/// Frames of one extra camera: the dataset's steps seen from another pose (views 1, 2, ...).
+struct DemoView {
+  /// Name of the camera ("" saves as "view<k>").
+  std::string name;
+  /// Frames of s_t, [T, H, W, 3] uint8, with the H and W of the dataset's images.
+  torch::Tensor images;
+  /// Camera pose of each frame (distance, azimuth, elevation), [T, 3] float32.
+  torch::Tensor camera_poses;
+};
+
 /// Transitions of one or more episodes, stored row by row in episode order.
 struct DemoDataset {
   /// Observations s_t, [T, obs] float32.
@@ -60,6 +71,8 @@ struct DemoDataset {
   torch::Tensor images;
   /// Camera pose of each frame (distance, azimuth, elevation), [T, 3] float32 (with images).
   torch::Tensor camera_poses;
+  /// Cameras beyond the first (views 1, 2, ...; images/camera_poses are view 0); needs images.
+  std::vector<DemoView> views;
   /// How the data was made.
   DemoMetadata meta;
 
@@ -71,6 +84,14 @@ struct DemoDataset {
   std::int64_t action_size() const;
   /// Whether pixel frames are present.
   bool has_images() const { return images.defined(); }
+  /// Camera views: 0 without images, else 1 + views.size().
+  std::int64_t view_count() const;
+  /// Frames of view k, [T, H, W, 3] uint8 (view 0: images); ConfigError when k is out of range.
+  const torch::Tensor& view_images(std::int64_t k) const;
+  /// Camera poses of view k, [T, 3] float32 (view 0: camera_poses); ConfigError out of range.
+  const torch::Tensor& view_camera_poses(std::int64_t k) const;
+  /// Name of view k ("view0" for view 0, "view<k>" for an unnamed extra view).
+  std::string view_name(std::int64_t k) const;
   /// Number of episodes.
   std::int64_t episodes() const { return static_cast<std::int64_t>(meta.episode_lengths.size()); }
   /// Index of the first transition of each episode (episodes() entries).
@@ -78,7 +99,8 @@ struct DemoDataset {
   /// Fills the episode lengths and returns from terminals/timeouts (a last unfinished episode
   /// counts too); every episode is marked as expert.
   void derive_episodes();
-  /// Checks dtypes, ranks, consistent lengths (ShapeError) and finite values (NumericError).
+  /// Checks dtypes, ranks, consistent lengths (ShapeError) and finite values (NumericError);
+  /// every view must have T frames of view 0's height and width.
   void validate() const;
 };
 
@@ -87,13 +109,14 @@ struct DemoDataset {
 void save_demos(const std::filesystem::path& path, const DemoDataset& dataset);
 
 /// Reads and validates a demonstration file. Throws IoError when it is missing, FormatError when
-/// it is not HDF5, truncated, corrupt or lacks a dataset or attribute (named), ShapeError on wrong
-/// ranks or lengths, NumericError on NaN/Inf, and ConfigError when expected_env is set and the
-/// file is for another environment.
+/// it is not HDF5, truncated, corrupt or lacks a dataset or attribute (named; views/<k>/images and
+/// views/<k>/camera_poses included), ShapeError on wrong ranks or lengths, NumericError on
+/// NaN/Inf, and ConfigError when expected_env is set and the file is for another environment.
 DemoDataset load_demos(const std::filesystem::path& path, const std::string& expected_env = "");
 
 /// A summary for `demos inspect`: sizes, episodes, return statistics, noise, per-dimension
-/// observation mean/std and the metadata.
+/// observation mean/std, each camera view (shape, first/last pose, pixel mean, constant frames)
+/// and the metadata.
 nlohmann::json demo_summary(const DemoDataset& dataset);
 
 }  // namespace clearsight::il

@@ -152,6 +152,26 @@ TEST(IlCollect, PixelsRecordFramesAndCameraPoses) {
   EXPECT_TRUE(torch::equal(back.camera_poses, d.camera_poses));
 }
 
+TEST(IlCollect, ExtraCamerasRenderTheSameSteps) {
+  ConstantPolicy expert(0.0);
+  auto options = short_options(1);
+  options.max_steps = 4;
+  options.pixel_width = 16;
+  options.camera = {3.0, 90.0, -45.0};
+  options.extra_cameras = {{3.0, 0.0, -20.0}, {3.0, 90.0, -45.0}};
+  const auto d = collect_demos(expert, "Hopper-v4", options);
+  ASSERT_EQ(d.view_count(), 3);
+  EXPECT_EQ(d.view_images(1).sizes(), d.images.sizes());
+  EXPECT_TRUE(torch::equal(d.view_camera_poses(1)[3], torch::tensor({3.0f, 0.0f, -20.0f})));
+  EXPECT_EQ(d.view_name(1), "view1");
+  // The same pose as view 0 renders the same frames; another pose does not.
+  EXPECT_TRUE(torch::equal(d.view_images(2), d.images));
+  EXPECT_FALSE(torch::equal(d.view_images(1), d.images));
+  auto state_only = short_options(1);
+  state_only.extra_cameras = {{3.0, 0.0, -20.0}};
+  EXPECT_THROW(collect_demos(expert, "Hopper-v4", state_only), ConfigError);
+}
+
 TEST(IlCollect, MismatchedPoliciesAndOptionsAreRejected) {
   ConstantPolicy walker(0.0, "Walker2d-v4", 17, 6);
   EXPECT_THROW(collect_demos(walker, "Hopper-v4", short_options(1)), ConfigError);

@@ -259,12 +259,222 @@ TEST(IlDemos, SummaryCountsEpisodesAndReturns) {
   EXPECT_EQ(s["noise_spec"], "none");
 }
 
+/// Adds two extra camera views to d: "side" (random frames, frame 2 all grey) and an unnamed one.
+void add_views(DemoDataset& d) {
+  const auto t = d.size();
+  DemoView side;
+  side.name = "side";
+  side.images = torch::randint(0, 256, d.images.sizes(), torch::kUInt8);
+  side.images[2].fill_(128);
+  side.camera_poses = torch::tensor({3.0f, 0.0f, -20.0f}).repeat({t, 1});
+  DemoView top;
+  top.images = 255 - d.images;
+  top.camera_poses = torch::tensor({4.0f, 90.0f, -89.0f}).repeat({t, 1});
+  d.views = {side, top};
+}
+
+TEST(IlDemos, ExtraViewsRoundTrip) {
+  TempDir dir;
+  auto d = testing::make_dataset(2, 6, 4, 2, /*images=*/true);
+  add_views(d);
+  save_demos(dir / "views.h5", d);
+  const auto back = load_demos(dir / "views.h5");
+  ASSERT_EQ(back.view_count(), 3);
+  ASSERT_EQ(back.views.size(), 2u);
+  for (std::int64_t k = 0; k < 3; ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_TRUE(torch::equal(back.view_images(k), d.view_images(k)));
+    EXPECT_TRUE(torch::equal(back.view_camera_poses(k), d.view_camera_poses(k)));
+  }
+  EXPECT_TRUE(torch::equal(back.view_images(0), back.images));
+  EXPECT_EQ(back.view_name(0), "view0");
+  EXPECT_EQ(back.view_name(1), "side");
+  EXPECT_EQ(back.view_name(2), "view2");
+  EXPECT_THROW(back.view_images(3), ConfigError);
+  EXPECT_THROW(back.view_camera_poses(-1), ConfigError);
+  EXPECT_EQ(testing::make_dataset(1, 3, 2, 1, false).view_count(), 0);
+
+  const auto s = demo_summary(back);
+  ASSERT_EQ(s["views"].size(), 3u);
+  EXPECT_EQ(s["views"][1]["name"], "side");
+  EXPECT_EQ(s["views"][1]["shape"].get<std::vector<std::int64_t>>(),
+            (std::vector<std::int64_t>{12, 6, 8, 3}));
+  EXPECT_EQ(s["views"][1]["constant_frames"], 1);
+  EXPECT_EQ(s["views"][0]["constant_frames"], 0);
+  EXPECT_EQ(s["views"][2]["camera_poses"]["last"].get<std::vector<double>>(),
+            (std::vector<double>{4.0, 90.0, -89.0}));
+  EXPECT_EQ(s["views"][0]["camera_poses"]["last"].get<std::vector<double>>(),
+            (std::vector<double>{3.0, 11.0, -45.0}));
+  EXPECT_NEAR(s["views"][0]["pixel_mean"].get<double>() + s["views"][2]["pixel_mean"].get<double>(),
+              255.0, 1e-9);
+  EXPECT_EQ(s["images"]["shape"], s["views"][0]["shape"]);
+
+  // Noise keeps the views; a dataset without extra views has none in its file.
+  auto noisy = back;
+  apply_observation_noise(noisy, NoiseSpec::parse("gauss:0.1"), 3);
+  save_demos(dir / "noisy.h5", noisy);
+  EXPECT_TRUE(torch::equal(load_demos(dir / "noisy.h5").view_images(2), d.view_images(2)));
+  save_demos(dir / "one.h5", testing::make_dataset(2, 6, 4, 2, true));
+  EXPECT_EQ(load_demos(dir / "one.h5").view_count(), 1);
+}
+
+TEST(IlDemos, InvalidViewsAreNotSaved) {
+  TempDir dir;
+  auto d = testing::make_dataset(2, 6, 4, 2, true);
+  add_views(d);
+  d.views[1].images = torch::zeros({12, 7, 8, 3}, torch::kUInt8);
+  EXPECT_THROW(save_demos(dir / "x.h5", d), ShapeError);
+  add_views(d);
+  d.views[0].camera_poses = d.views[0].camera_poses.slice(0, 0, 11);
+  EXPECT_THROW(save_demos(dir / "x.h5", d), ShapeError);
+  add_views(d);
+  d.views[0].camera_poses[4][2] = std::numeric_limits<float>::infinity();
+  try {
+    save_demos(dir / "x.h5", d);
+    ADD_FAILURE() << "no error";
+  } catch (const NumericError& e) {
+    EXPECT_NE(std::string(e.what()).find("views/1/camera_poses"), std::string::npos) << e.what();
+  }
+  auto state_only = testing::make_dataset(2, 6, 4, 2, false);
+  state_only.views = d.views;
+  EXPECT_THROW(save_demos(dir / "x.h5", state_only), ShapeError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.h5"));
+}
+
+/// Overwrites the stored (compressed) bytes of chunk index of dataset name with garbage.
+void corrupt_chunk(const std::filesystem::path& path, const std::string& name, hsize_t index) {
+  haddr_t address = HADDR_UNDEF;
+  hsize_t size = 0;
+  {
+    RawFile raw(path);
+    const hid_t set = H5Dopen2(raw.id(), name.c_str(), H5P_DEFAULT);
+    ASSERT_GE(set, 0);
+    const hid_t space = H5Dget_space(set);
+    hsize_t offset[4];
+    unsigned mask = 0;
+    ASSERT_GE(H5Dget_chunk_info(set, space, index, offset, &mask, &address, &size), 0);
+    H5Sclose(space);
+    H5Dclose(set);
+  }
+  std::string bytes = read_file(path);
+  ASSERT_LE(address + size, bytes.size());
+  for (hsize_t i = 0; i < size; ++i) bytes[address + i] = static_cast<char>(0x5A ^ i);
+  clearsight::testing::write_bytes(path, bytes);
+}
+
+TEST(IlDemos, MissingOrCorruptViewIsFormatError) {
+  TempDir dir;
+  auto d = testing::make_dataset(2, 6, 4, 2, true);
+  add_views(d);
+  save_demos(dir / "good.h5", d);
+  const auto fresh = [&](const char* name) {
+    std::filesystem::copy_file(dir / "good.h5", dir / name,
+                               std::filesystem::copy_options::overwrite_existing);
+    return dir / name;
+  };
+  for (const std::string key : {"views/1/images", "views/2/camera_poses", "views/2"}) {
+    SCOPED_TRACE(key);
+    const auto path = fresh("cut.h5");
+    {
+      RawFile raw(path);
+      ASSERT_GE(H5Ldelete(raw.id(), key.c_str(), H5P_DEFAULT), 0);
+    }
+    const auto message = error_of<FormatError>(path);
+    EXPECT_NE(message.find("'" + key + "'"), std::string::npos) << message;
+  }
+  {
+    const auto path = fresh("nocount.h5");
+    {
+      RawFile raw(path);
+      ASSERT_GE(H5Adelete_by_name(raw.id(), "views", "count", H5P_DEFAULT), 0);
+    }
+    EXPECT_NE(error_of<FormatError>(path).find("'count' of 'views'"), std::string::npos);
+  }
+  {
+    const auto path = fresh("noimages.h5");
+    {
+      RawFile raw(path);
+      ASSERT_GE(H5Ldelete(raw.id(), "images", H5P_DEFAULT), 0);
+      ASSERT_GE(H5Ldelete(raw.id(), "camera_poses", H5P_DEFAULT), 0);
+    }
+    EXPECT_NE(error_of<FormatError>(path).find("group 'views'"), std::string::npos);
+  }
+  {
+    // A damaged chunk of a view's frames (gzip cannot inflate it).
+    const auto path = fresh("damaged.h5");
+    corrupt_chunk(path, "views/2/images", 3);
+    const auto message = error_of<FormatError>(path);
+    EXPECT_NE(message.find("views/2/images"), std::string::npos) << message;
+  }
+  // Truncated anywhere: still a FormatError.
+  const std::string bytes = read_file(dir / "good.h5");
+  for (std::size_t cut : {bytes.size() / 2, bytes.size() * 3 / 4, bytes.size() - 1}) {
+    SCOPED_TRACE(cut);
+    clearsight::testing::write_bytes(dir / "short.h5", bytes.substr(0, cut));
+    error_of<FormatError>(dir / "short.h5");
+  }
+}
+
+/// Replaces dataset name by a uint8 dataset of the given shape (zeros).
+void replace_frames(const std::filesystem::path& path, const std::string& name,
+                    const std::vector<hsize_t>& dims) {
+  RawFile raw(path);
+  ASSERT_GE(H5Ldelete(raw.id(), name.c_str(), H5P_DEFAULT), 0);
+  std::size_t count = 1;
+  for (auto n : dims) count *= n;
+  const std::vector<std::uint8_t> values(count, 0);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t set = H5Dcreate2(raw.id(), name.c_str(), H5T_STD_U8LE, space, H5P_DEFAULT,
+                               H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(set, 0);
+  ASSERT_GE(H5Dwrite(set, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+  H5Dclose(set);
+  H5Sclose(space);
+}
+
+TEST(IlDemos, WrongViewShapesAreShapeErrors) {
+  TempDir dir;
+  auto d = testing::make_dataset(2, 6, 4, 2, true);
+  add_views(d);
+  save_demos(dir / "good.h5", d);
+  struct Case {
+    std::string name;
+    std::vector<hsize_t> dims;
+    std::string says;
+  };
+  for (const auto& c :
+       std::vector<Case>{{"views/1/images", {12, 7, 8, 3}, "frame size of view 0"},
+                         {"views/2/images", {11, 6, 8, 3}, "expected [12, H, W, 3]"},
+                         {"views/2/images", {12, 6, 8, 4}, "expected [12, H, W, 3]"},
+                         {"views/1/images", {12, 6, 8}, "expected [12, H, W, 3]"}}) {
+    SCOPED_TRACE(c.name + " " + c.says);
+    std::filesystem::copy_file(dir / "good.h5", dir / "bad.h5",
+                               std::filesystem::copy_options::overwrite_existing);
+    replace_frames(dir / "bad.h5", c.name, c.dims);
+    const auto message = error_of<ShapeError>(dir / "bad.h5");
+    EXPECT_NE(message.find(c.name), std::string::npos) << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << message;
+  }
+  std::filesystem::copy_file(dir / "good.h5", dir / "poses.h5",
+                             std::filesystem::copy_options::overwrite_existing);
+  replace_dataset(dir / "poses.h5", "views/1/camera_poses", {12, 2}, std::vector<float>(24, 1.0f));
+  EXPECT_NE(error_of<ShapeError>(dir / "poses.h5").find("views/1/camera_poses"), std::string::npos);
+  std::vector<float> poses(36, 3.0f);
+  poses[7] = std::numeric_limits<float>::quiet_NaN();
+  replace_dataset(dir / "poses.h5", "views/1/camera_poses", {12, 3}, poses);
+  const auto message = error_of<NumericError>(dir / "poses.h5");
+  EXPECT_NE(message.find("views/1/camera_poses"), std::string::npos) << message;
+  EXPECT_NE(message.find("row 2, column 1"), std::string::npos) << message;
+}
+
 TEST(IlDemos, ReadableByH5py) {
   if (std::system("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "python3-h5py is not installed";
   }
   TempDir dir;
-  save_demos(dir / "d.h5", testing::make_dataset(2, 6, 4, 2, true));
+  auto d = testing::make_dataset(2, 6, 4, 2, true);
+  add_views(d);
+  save_demos(dir / "d.h5", d);
   const std::string script =
       "import h5py, json, sys\n"
       "f = h5py.File(sys.argv[1], 'r')\n"
@@ -276,6 +486,11 @@ TEST(IlDemos, ReadableByH5py) {
       "assert f['images'].shape == (12, 6, 8, 3) and f['images'].dtype == 'uint8'\n"
       "assert f['images'].chunks == (1, 6, 8, 3) and f['images'].compression == 'gzip'\n"
       "assert f['camera_poses'].shape == (12, 3)\n"
+      "assert f['views'].attrs['count'] == 2 and f['views/1'].attrs['name'] == 'side'\n"
+      "assert f['views/2/images'].shape == (12, 6, 8, 3) and f['views/2/images'].dtype == 'uint8'\n"
+      "assert f['views/2/images'].chunks == (1, 6, 8, 3)\n"
+      "assert f['views/2/images'].compression == 'gzip'\n"
+      "assert f['views/1/camera_poses'].shape == (12, 3)\n"
       "assert f.attrs['env'] == 'Hopper-v4', f.attrs['env']\n"
       "assert json.loads(f.attrs['noise'])['spec'] == 'none'\n"
       "assert f.attrs['seed'] == 7 and f.attrs['expert_return'] == 123.5\n"
