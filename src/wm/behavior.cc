@@ -77,7 +77,8 @@ Behavior::Behavior(WorldModel& model, BehaviorConfig config)
 }
 
 BehaviorMetrics Behavior::update(const RssmState& start, const torch::Tensor& condition,
-                                 const ConditionStep& condition_step) {
+                                 const ConditionStep& condition_step,
+                                 const ImaginedReward& reward) {
   BehaviorMetrics m;
   torch::Tensor returns, features, weights;
   {
@@ -86,7 +87,9 @@ BehaviorMetrics Behavior::update(const RssmState& start, const torch::Tensor& co
     auto imag = imagine(model_->rssm(), start, policy, config_.horizon, condition, condition_step);
     features = imag.features();  // [N, H + 1, F]
     const auto next = features.narrow(1, 1, config_.horizon);
-    const auto rewards = model_->reward(next);
+    const auto rewards = reward ? reward(next, imag.actions) : model_->reward(next);
+    CS_CHECK_AS(ShapeError, rewards.sizes() == next.sizes().slice(0, 2),
+                "an imagined reward must be [N, H], got ", rewards.sizes());
     const auto values = target_->forward(next).squeeze(-1);
     torch::Tensor discounts = torch::full_like(rewards, config_.discount);
     if (model_->config().continuation_head) {

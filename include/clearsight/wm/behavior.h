@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "clearsight/rl/networks.h"
 #include "clearsight/wm/config.h"
@@ -39,15 +40,21 @@ struct BehaviorMetrics {
   double actor_entropy = 0, value = 0, actor_grad_norm = 0, critic_grad_norm = 0;
 };
 
+/// The reward of imagined steps: features [N, H, F] of the states after each action and the
+/// actions [N, H, A] -> rewards [N, H]; empty: the world model's reward head.
+using ImaginedReward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+
 /// Actor, critic, slow target critic and their optimisers.
 class Behavior {
  public:
   /// Networks for the model's features and actions.
   Behavior(WorldModel& model, BehaviorConfig config);
   /// One update from start states [N, ...] (posterior states, detached); the model's parameters
-  /// receive no gradients. condition [N, C] and condition_step as in imagine().
+  /// receive no gradients. condition [N, C] and condition_step as in imagine(); reward replaces
+  /// the model's reward head (an imitation reward, for instance).
   BehaviorMetrics update(const RssmState& start, const torch::Tensor& condition = {},
-                         const ConditionStep& condition_step = {});
+                         const ConditionStep& condition_step = {},
+                         const ImaginedReward& reward = {});
   /// The actor.
   Actor& actor() { return actor_; }
   /// The critic.
