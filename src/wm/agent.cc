@@ -12,10 +12,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// actor.safetensors for the first part (the motor policy), actor-<name>.safetensors after it.
+std::string actor_file(std::size_t i, const ActionPart& part) {
+  return i == 0 ? "actor.safetensors" : "actor-" + part.name + ".safetensors";
+}
+
 }  // namespace
 
 WorldModelAgent::WorldModelAgent(WorldModelConfig model, BehaviorConfig behavior,
-                                 std::int64_t action_size, std::int64_t condition_size)
+                                 std::int64_t action_size, std::int64_t condition_size,
+                                 std::vector<ActionPart> parts)
     : model_config_(std::move(model)),
       behavior_config_(std::move(behavior)),
       action_size_(action_size),
@@ -23,7 +29,7 @@ WorldModelAgent::WorldModelAgent(WorldModelConfig model, BehaviorConfig behavior
   model_ = WorldModel(model_config_, action_size, condition_size);
   model_opt_ = std::make_unique<ClippedAdam>(*model_, model_config_.lr, model_config_.eps,
                                              model_config_.grad_clip);
-  behavior_ = std::make_unique<Behavior>(model_, behavior_config_);
+  behavior_ = std::make_unique<Behavior>(model_, behavior_config_, std::move(parts));
 }
 
 AgentMetrics WorldModelAgent::update(const SequenceBatch& batch, bool train_behavior) {
@@ -67,12 +73,12 @@ void WorldModelAgent::act(FilterState& filter, std::span<const std::uint8_t> fra
   const auto features = filter.state.features();
   torch::Tensor a;
   if (explore) {
-    a = behavior_->actor()->sample(features).first;
+    a = behavior_->actors()->sample(features).first;
     if (behavior_config_.expl_noise > 0) {
       a = (a + behavior_config_.expl_noise * torch::randn_like(a)).clamp(-1.0, 1.0);
     }
   } else {
-    a = behavior_->actor()->mode(features);
+    a = behavior_->actors()->mode(features);
   }
   filter.prev_action = a;
   const auto* p = a.data_ptr<float>();
@@ -82,14 +88,24 @@ void WorldModelAgent::act(FilterState& filter, std::span<const std::uint8_t> fra
 void WorldModelAgent::save_networks(const fs::path& dir) const {
   fs::create_directories(dir);
   nn::save_parameters(*model_, dir / "world_model.safetensors");
-  nn::save_parameters(*behavior_->actor(), dir / "actor.safetensors");
+  for (std::size_t i = 0; i < behavior_->actors()->parts().size(); ++i) {
+    const auto& part = behavior_->actors()->parts()[i];
+    if (part.learned) {
+      nn::save_parameters(*behavior_->actors()->actor(i), dir / actor_file(i, part));
+    }
+  }
   nn::save_parameters(*behavior_->critic(), dir / "critic.safetensors");
   nn::save_parameters(*behavior_->target_critic(), dir / "target_critic.safetensors");
 }
 
 void WorldModelAgent::load_networks(const fs::path& dir) {
   nn::load_parameters(*model_, dir / "world_model.safetensors");
-  nn::load_parameters(*behavior_->actor(), dir / "actor.safetensors");
+  for (std::size_t i = 0; i < behavior_->actors()->parts().size(); ++i) {
+    const auto& part = behavior_->actors()->parts()[i];
+    if (part.learned) {
+      nn::load_parameters(*behavior_->actors()->actor(i), dir / actor_file(i, part));
+    }
+  }
   nn::load_parameters(*behavior_->critic(), dir / "critic.safetensors");
   nn::load_parameters(*behavior_->target_critic(), dir / "target_critic.safetensors");
 }

@@ -60,30 +60,75 @@ torch::Tensor ActorImpl::mode(const torch::Tensor& features) {
   return torch::tanh(mean_std(features).first);
 }
 
-Behavior::Behavior(WorldModel& model, BehaviorConfig config)
+ActorSetImpl::ActorSetImpl(std::int64_t features, const std::vector<ActionPart>& parts,
+                           const BehaviorConfig& config)
+    : parts_(parts) {
+  CS_CHECK_AS(ConfigError, !parts_.empty(), "a behaviour needs at least one action part");
+  for (const auto& p : parts_) {
+    CS_CHECK_AS(ConfigError, p.size >= 1, "action part '", p.name, "' has size ", p.size);
+    actors_.push_back(p.learned ? register_module(p.name, Actor(features, p.size, config))
+                                : Actor(nullptr));
+  }
+}
+
+std::pair<torch::Tensor, torch::Tensor> ActorSetImpl::sample(const torch::Tensor& features) {
+  std::vector<torch::Tensor> actions;
+  torch::Tensor entropy = torch::zeros({features.size(0)});
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    if (actors_[i].is_empty()) {
+      actions.push_back(torch::zeros({features.size(0), parts_[i].size}));
+      continue;
+    }
+    auto [a, h] = actors_[i]->sample(features);
+    actions.push_back(a);
+    entropy = entropy + h;
+  }
+  return {actions.size() == 1 ? actions[0] : torch::cat(actions, -1), entropy};
+}
+
+torch::Tensor ActorSetImpl::mode(const torch::Tensor& features) {
+  std::vector<torch::Tensor> actions;
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    actions.push_back(actors_[i].is_empty() ? torch::zeros({features.size(0), parts_[i].size})
+                                            : actors_[i]->mode(features));
+  }
+  return actions.size() == 1 ? actions[0] : torch::cat(actions, -1);
+}
+
+Actor& ActorSetImpl::actor(std::size_t i) {
+  CS_CHECK(i < actors_.size() && !actors_[i].is_empty(), "action part ", i, " has no policy");
+  return actors_[i];
+}
+
+Behavior::Behavior(WorldModel& model, BehaviorConfig config, std::vector<ActionPart> parts)
     : model_(model), config_(std::move(config)) {
   config_.validate();
   const auto features = model_->rssm()->feature_size();
-  actor_ = Actor(features, model_->action_size(), config_);
+  if (parts.empty()) parts.push_back({"motor", model_->action_size(), true});
+  std::int64_t total = 0;
+  for (const auto& p : parts) total += p.size;
+  CS_CHECK_AS(ConfigError, total == model_->action_size(), "the action parts sum to ", total,
+              "; the world model's actions have ", model_->action_size());
+  actors_ = ActorSet(features, parts, config_);
   const rl::MlpOptions critic{features, 1, hidden_layers(config_), "elu"};
   critic_ = rl::Mlp(critic);
   target_ = rl::Mlp(critic);
   rl::hard_update(*target_, *critic_);
   for (auto& p : target_->parameters()) p.requires_grad_(false);
   actor_opt_ =
-      std::make_unique<ClippedAdam>(*actor_, config_.actor_lr, config_.eps, config_.grad_clip);
+      std::make_unique<ClippedAdam>(*actors_, config_.actor_lr, config_.eps, config_.grad_clip);
   critic_opt_ =
       std::make_unique<ClippedAdam>(*critic_, config_.critic_lr, config_.eps, config_.grad_clip);
 }
 
 BehaviorMetrics Behavior::update(const RssmState& start, const torch::Tensor& condition,
-                                 const ConditionStep& condition_step,
-                                 const ImaginedReward& reward) {
+                                 const ConditionStep& condition_step, const ImaginedReward& reward,
+                                 const std::function<void(const Imagination&)>& on_imagination) {
   BehaviorMetrics m;
   torch::Tensor returns, features, weights;
   {
     FreezeParameters freeze(*model_);
-    const auto policy = [this](const torch::Tensor& f) { return actor_->sample(f); };
+    const auto policy = [this](const torch::Tensor& f) { return actors_->sample(f); };
     auto imag = imagine(model_->rssm(), start, policy, config_.horizon, condition, condition_step);
     features = imag.features();  // [N, H + 1, F]
     const auto next = features.narrow(1, 1, config_.horizon);
@@ -110,6 +155,14 @@ BehaviorMetrics Behavior::update(const RssmState& start, const torch::Tensor& co
     m.imagined_return = returns.detach().mean().item<double>();
     m.imagined_reward = rewards.detach().mean().item<double>();
     m.actor_entropy = imag.entropies.detach().mean().item<double>();
+    if (on_imagination) {
+      Imagination detached;
+      detached.states = imag.states.detach();
+      detached.actions = imag.actions.detach();
+      detached.entropies = imag.entropies.detach();
+      if (imag.conditions.defined()) detached.conditions = imag.conditions.detach();
+      on_imagination(detached);
+    }
   }
   const auto value = critic_->forward(features.narrow(1, 0, config_.horizon).detach()).squeeze(-1);
   const auto critic_loss = 0.5 * (weights * (value - returns.detach()).pow(2)).mean();

@@ -32,9 +32,10 @@ struct FilterState {
 /// World model + actor-critic; acting goes through a FilterState per environment.
 class WorldModelAgent {
  public:
-  /// Builds every network for actions of action_size and conditions of condition_size.
+  /// Builds every network for actions of action_size and conditions of condition_size; parts
+  /// split the actions into policies (default: one motor policy over all of them).
   WorldModelAgent(WorldModelConfig model, BehaviorConfig behavior, std::int64_t action_size,
-                  std::int64_t condition_size = 0);
+                  std::int64_t condition_size = 0, std::vector<ActionPart> parts = {});
   /// One model update on batch, then one behaviour update from its posterior states (when
   /// train_behavior).
   AgentMetrics update(const SequenceBatch& batch, bool train_behavior = true);
@@ -58,6 +59,10 @@ class WorldModelAgent {
   WorldModel& model() { return model_; }
   /// The behaviour.
   Behavior& behavior() { return *behavior_; }
+  /// The world model's optimiser.
+  ClippedAdam& model_optimizer() { return *model_opt_; }
+  /// Size of the conditions.
+  std::int64_t condition_size() const { return condition_size_; }
   /// Size of the actions.
   std::int64_t action_size() const { return action_size_; }
 

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "clearsight/rl/networks.h"
 #include "clearsight/wm/config.h"
@@ -44,24 +46,58 @@ struct BehaviorMetrics {
 /// actions [N, H, A] -> rewards [N, H]; empty: the world model's reward head.
 using ImaginedReward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
 
-/// Actor, critic, slow target critic and their optimisers.
+/// A slice of the action vector with its own policy: the motor part (the body) and, for an
+/// active camera, the sensor part. A part that is not learned acts with zeros (a fixed camera).
+struct ActionPart {
+  std::string name = "motor";
+  std::int64_t size = 0;
+  bool learned = true;
+};
+
+/// The policies of the action parts, side by side (one Actor per learned part).
+class ActorSetImpl : public torch::nn::Module {
+ public:
+  /// An actor for every learned part, registered under the part's name.
+  ActorSetImpl(std::int64_t features, const std::vector<ActionPart>& parts,
+               const BehaviorConfig& config);
+  /// The full action [N, sum of sizes] (zeros for parts not learned) and the summed entropy.
+  std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& features);
+  /// The deterministic full action.
+  torch::Tensor mode(const torch::Tensor& features);
+  /// The actor of part i (throws when that part is not learned).
+  Actor& actor(std::size_t i);
+  /// The parts.
+  const std::vector<ActionPart>& parts() const { return parts_; }
+
+ private:
+  std::vector<ActionPart> parts_;
+  std::vector<Actor> actors_;  // Null for parts not learned.
+};
+TORCH_MODULE(ActorSet);
+
+/// Actor(s), critic, slow target critic and their optimisers.
 class Behavior {
  public:
-  /// Networks for the model's features and actions.
-  Behavior(WorldModel& model, BehaviorConfig config);
+  /// Networks for the model's features and actions; parts split the action vector (default:
+  /// one learned "motor" part over all of it) and must sum to the model's action size.
+  Behavior(WorldModel& model, BehaviorConfig config, std::vector<ActionPart> parts = {});
   /// One update from start states [N, ...] (posterior states, detached); the model's parameters
   /// receive no gradients. condition [N, C] and condition_step as in imagine(); reward replaces
-  /// the model's reward head (an imitation reward, for instance).
+  /// the model's reward head (an imitation reward, for instance); on_imagination (if set) sees
+  /// the detached rollout afterwards (to train a discriminator on it).
   BehaviorMetrics update(const RssmState& start, const torch::Tensor& condition = {},
                          const ConditionStep& condition_step = {},
-                         const ImaginedReward& reward = {});
-  /// The actor.
-  Actor& actor() { return actor_; }
+                         const ImaginedReward& reward = {},
+                         const std::function<void(const Imagination&)>& on_imagination = {});
+  /// The policies.
+  ActorSet& actors() { return actors_; }
+  /// The actor of the first part (the motor policy).
+  Actor& actor() { return actors_->actor(0); }
   /// The critic.
   rl::Mlp& critic() { return critic_; }
   /// The slow target critic.
   rl::Mlp& target_critic() { return target_; }
-  /// The optimisers (actor, critic), for checkpoints.
+  /// The optimisers (actors, critic), for checkpoints.
   ClippedAdam& actor_optimizer() { return *actor_opt_; }
   /// The critic's optimiser.
   ClippedAdam& critic_optimizer() { return *critic_opt_; }
@@ -71,7 +107,7 @@ class Behavior {
  private:
   WorldModel model_;
   BehaviorConfig config_;
-  Actor actor_{nullptr};
+  ActorSet actors_{nullptr};
   rl::Mlp critic_{nullptr};
   rl::Mlp target_{nullptr};
   std::unique_ptr<ClippedAdam> actor_opt_, critic_opt_;

@@ -77,5 +77,27 @@ TEST(WmBehavior, AnImaginedRewardReplacesTheRewardHead) {
   EXPECT_THROW(behavior.update(start, {}, {}, wrong), ShapeError);
 }
 
+TEST(WmBehavior, ActionPartsSplitThePolicyAndUnlearnedPartsActWithZeros) {
+  torch::manual_seed(3);
+  WorldModel model(tiny_model(), 3);
+  Behavior fixed(model, tiny_behavior(), {{"motor", 2, true}, {"sensor", 1, false}});
+  const auto f = torch::randn({6, model->rssm()->feature_size()});
+  const auto [a, h] = fixed.actors()->sample(f);
+  EXPECT_EQ(a.sizes(), (std::vector<std::int64_t>{6, 3}));
+  EXPECT_TRUE((a.select(1, 2) == 0).all().item<bool>());
+  EXPECT_TRUE((fixed.actors()->mode(f).select(1, 2) == 0).all().item<bool>());
+  EXPECT_THROW(fixed.actors()->actor(1), Error);
+  Behavior active(model, tiny_behavior(), {{"motor", 2, true}, {"sensor", 1, true}});
+  EXPECT_FALSE((active.actors()->sample(f).first.select(1, 2) == 0).all().item<bool>());
+  EXPECT_THROW(Behavior(model, tiny_behavior(), {{"motor", 2, true}}), ConfigError);
+  bool seen = false;
+  active.update(model->rssm()->initial(4), {}, {}, {}, [&](const Imagination& imag) {
+    seen = true;
+    EXPECT_FALSE(imag.actions.requires_grad());
+    EXPECT_EQ(imag.actions.sizes(), (std::vector<std::int64_t>{4, 3, 3}));
+  });
+  EXPECT_TRUE(seen);
+}
+
 }  // namespace
 }  // namespace clearsight::wm
