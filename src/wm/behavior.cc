@@ -132,7 +132,7 @@ BehaviorMetrics Behavior::update(const RssmState& start, const torch::Tensor& co
     auto imag = imagine(model_->rssm(), start, policy, config_.horizon, condition, condition_step);
     features = imag.features();  // [N, H + 1, F]
     const auto next = features.narrow(1, 1, config_.horizon);
-    const auto rewards = reward ? reward(next, imag.actions) : model_->reward(next);
+    const auto rewards = reward ? reward(imag) : model_->reward(next);
     CS_CHECK_AS(ShapeError, rewards.sizes() == next.sizes().slice(0, 2),
                 "an imagined reward must be [N, H], got ", rewards.sizes());
     const auto values = target_->forward(next).squeeze(-1);

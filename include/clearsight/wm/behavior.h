@@ -42,9 +42,9 @@ struct BehaviorMetrics {
   double actor_entropy = 0, value = 0, actor_grad_norm = 0, critic_grad_norm = 0;
 };
 
-/// The reward of imagined steps: features [N, H, F] of the states after each action and the
-/// actions [N, H, A] -> rewards [N, H]; empty: the world model's reward head.
-using ImaginedReward = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+/// The reward of each imagined transition t -> t + 1 of a rollout (states [N, H + 1], actions
+/// [N, H]) -> rewards [N, H]; empty: the world model's reward head at the states t + 1.
+using ImaginedReward = std::function<torch::Tensor(const Imagination&)>;
 
 /// A slice of the action vector with its own policy: the motor part (the body) and, for an
 /// active camera, the sensor part. A part that is not learned acts with zeros (a fixed camera).

@@ -65,14 +65,14 @@ TEST(WmBehavior, AnImaginedRewardReplacesTheRewardHead) {
   WorldModel model(tiny_model(), 2);
   Behavior behavior(model, tiny_behavior());
   const auto start = model->rssm()->initial(4);
-  const ImaginedReward twos = [](const torch::Tensor& f, const torch::Tensor& a) {
-    EXPECT_EQ(a.size(1), f.size(1));
-    return torch::full({f.size(0), f.size(1)}, 2.0);
+  const ImaginedReward twos = [](const Imagination& imag) {
+    EXPECT_EQ(imag.actions.size(1) + 1, imag.features().size(1));
+    return torch::full({imag.actions.size(0), imag.actions.size(1)}, 2.0);
   };
   const auto m = behavior.update(start, {}, {}, twos);
   EXPECT_NEAR(m.imagined_reward, 2.0, 1e-6);
-  const ImaginedReward wrong = [](const torch::Tensor& f, const torch::Tensor&) {
-    return torch::zeros({f.size(0)});
+  const ImaginedReward wrong = [](const Imagination& imag) {
+    return torch::zeros({imag.actions.size(0)});
   };
   EXPECT_THROW(behavior.update(start, {}, {}, wrong), ShapeError);
 }
