@@ -47,18 +47,14 @@ FilterState WorldModelAgent::initial_filter() {
   return {model_->rssm()->initial(1), torch::zeros({1, action_size_})};
 }
 
-void WorldModelAgent::act(FilterState& filter, std::span<const std::uint8_t> frame,
-                          std::span<const float> condition, bool explore,
-                          std::span<double> action) {
+torch::Tensor WorldModelAgent::observe(FilterState& filter, std::span<const std::uint8_t> frame,
+                                       std::span<const float> condition, bool sample) {
   torch::NoGradGuard no_grad;
   const auto s = model_config_.image_size;
   CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(frame.size()) == s * s * 3,
               "the agent expects ", s, "x", s, "x3 frames, got ", frame.size(), " bytes");
-  CS_CHECK_AS(ShapeError,
-              static_cast<std::int64_t>(condition.size()) == condition_size_ &&
-                  static_cast<std::int64_t>(action.size()) == action_size_,
-              "the agent expects conditions of ", condition_size_, " and actions of ",
-              action_size_);
+  CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(condition.size()) == condition_size_,
+              "the agent expects conditions of ", condition_size_, ", got ", condition.size());
   const auto pixels =
       torch::from_blob(const_cast<std::uint8_t*>(frame.data()), {1, 1, s, s, 3}, torch::kUInt8);
   const auto embed = model_->embed(pixels).select(1, 0);
@@ -68,9 +64,17 @@ void WorldModelAgent::act(FilterState& filter, std::span<const std::uint8_t> fra
                          torch::kFloat32)
             .clone();
   }
-  filter.state =
-      model_->rssm()->obs_step(filter.state, filter.prev_action, c, embed, explore).first;
-  const auto features = filter.state.features();
+  filter.state = model_->rssm()->obs_step(filter.state, filter.prev_action, c, embed, sample).first;
+  return filter.state.features();
+}
+
+void WorldModelAgent::act(FilterState& filter, std::span<const std::uint8_t> frame,
+                          std::span<const float> condition, bool explore,
+                          std::span<double> action) {
+  CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(action.size()) == action_size_,
+              "the agent expects actions of ", action_size_, ", got ", action.size());
+  const auto features = observe(filter, frame, condition, explore);
+  torch::NoGradGuard no_grad;
   torch::Tensor a;
   if (explore) {
     a = behavior_->actors()->sample(features).first;

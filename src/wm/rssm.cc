@@ -38,6 +38,10 @@ RssmState RssmState::flatten_time() const {
   return map_state(*this, [](const torch::Tensor& t) { return t.flatten(0, 1); });
 }
 
+RssmState RssmState::narrow_batch(std::int64_t start, std::int64_t n) const {
+  return map_state(*this, [start, n](const torch::Tensor& x) { return x.narrow(0, start, n); });
+}
+
 RssmState RssmState::at(std::int64_t t) const {
   return map_state(*this, [t](const torch::Tensor& x) { return x.select(1, t); });
 }

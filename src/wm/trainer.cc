@@ -24,107 +24,13 @@
 #include "clearsight/il/demos.h"
 #include "clearsight/nn/module_io.h"
 #include "clearsight/version.h"
+#include "clearsight/wm/loop.h"
 
 namespace clearsight::wm {
 namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-bool crossed(std::int64_t before, std::int64_t after, std::int64_t every) {
-  return before / every != after / every;
-}
-
-std::string rng_to_string(const RngEngine& rng) {
-  std::ostringstream out;
-  out << rng;
-  return out.str();
-}
-
-void rng_from_string(RngEngine& rng, const std::string& text) {
-  std::istringstream in(text);
-  in >> rng;
-  CS_CHECK_AS(FormatError, !in.fail(), "a checkpoint's generator state is malformed");
-}
-
-/// Means of the metrics of the updates since the last record.
-class MetricsWindow {
- public:
-  void add(const AgentMetrics& m, bool behavior) {
-    const auto& w = m.model;
-    add("loss", w.loss);
-    add("image_loss", w.image_loss);
-    add("reward_loss", w.reward_loss);
-    add("kl", w.kl);
-    add("kl_loss", w.kl_loss);
-    add("model_grad_norm", w.grad_norm);
-    add("prior_entropy", w.prior_entropy);
-    add("posterior_entropy", w.posterior_entropy);
-    if (w.continuation_loss != 0) add("continuation_loss", w.continuation_loss);
-    if (!behavior) return;
-    const auto& b = m.behavior;
-    add("actor_loss", b.actor_loss);
-    add("critic_loss", b.critic_loss);
-    add("imagined_return", b.imagined_return);
-    add("imagined_reward", b.imagined_reward);
-    add("actor_entropy", b.actor_entropy);
-    add("value", b.value);
-  }
-  bool empty() const { return count_.empty(); }
-  void write_into(Json& record) {
-    for (const auto& [name, total] : sum_) record[name] = total / count_[name];
-    sum_.clear();
-    count_.clear();
-  }
-
- private:
-  void add(const std::string& name, double value) {
-    sum_[name] += value;
-    count_[name] += 1;
-  }
-  std::map<std::string, double> sum_;
-  std::map<std::string, int> count_;
-};
-
-/// What the loop keeps between steps and saves in checkpoints.
-struct LoopState {
-  std::int64_t step = 0;
-  std::int64_t episodes = 0;
-  std::int64_t updates = 0;
-  double episode_return = 0;
-  double best_eval = -std::numeric_limits<double>::infinity();
-  double last_eval = 0;
-  double seconds = 0;
-  std::deque<double> recent_returns;
-
-  Json to_json() const {
-    return {{"step", step},
-            {"episodes", episodes},
-            {"updates", updates},
-            {"episode_return", episode_return},
-            {"best_eval", std::isfinite(best_eval) ? Json(best_eval) : Json(nullptr)},
-            {"last_eval", last_eval},
-            {"seconds", seconds},
-            {"recent_returns", std::vector<double>(recent_returns.begin(), recent_returns.end())}};
-  }
-  void from_json(const Json& j) {
-    step = j.at("step").get<std::int64_t>();
-    episodes = j.at("episodes").get<std::int64_t>();
-    updates = j.at("updates").get<std::int64_t>();
-    episode_return = j.at("episode_return").get<double>();
-    best_eval = j.at("best_eval").is_null() ? -std::numeric_limits<double>::infinity()
-                                            : j.at("best_eval").get<double>();
-    last_eval = j.at("last_eval").get<double>();
-    seconds = j.at("seconds").get<double>();
-    const auto r = j.at("recent_returns").get<std::vector<double>>();
-    recent_returns.assign(r.begin(), r.end());
-  }
-  double recent_mean() const {
-    if (recent_returns.empty()) return 0.0;
-    return std::accumulate(recent_returns.begin(), recent_returns.end(), 0.0) /
-           static_cast<double>(recent_returns.size());
-  }
-};
 
 envs::PixelOptions pixel_options(const WmTrainConfig& c) {
   envs::PixelOptions o;
@@ -184,25 +90,25 @@ WmEvalStats evaluate_agent(WorldModelAgent& agent, const WmTrainConfig& config, 
   return stats;
 }
 
-void write_agent_gif(const fs::path& path, const std::vector<std::vector<std::uint8_t>>& frames,
-                     int size, int scale, int delay_ms) {
+void write_scaled_gif(const fs::path& path, const std::vector<std::vector<std::uint8_t>>& frames,
+                      int width, int height, int scale, int delay_ms, const fs::path& png) {
   std::vector<std::vector<std::uint8_t>> scaled;
   scaled.reserve(frames.size());
-  const int big = size * scale;
+  const int w = width * scale, h = height * scale;
   for (const auto& f : frames) {
-    std::vector<std::uint8_t> out(static_cast<std::size_t>(big * big * 3));
-    for (int y = 0; y < big; ++y) {
-      for (int x = 0; x < big; ++x) {
-        const auto* src = &f[static_cast<std::size_t>(((y / scale) * size + x / scale) * 3)];
-        auto* dst = &out[static_cast<std::size_t>((y * big + x) * 3)];
-        dst[0] = src[0];
-        dst[1] = src[1];
-        dst[2] = src[2];
+    CS_CHECK(f.size() == static_cast<std::size_t>(width * height * 3), "frame of ", f.size(),
+             " bytes, expected ", width * height * 3);
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(w * h * 3));
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const auto* src = &f[static_cast<std::size_t>(((y / scale) * width + x / scale) * 3)];
+        std::copy(src, src + 3, &out[static_cast<std::size_t>((y * w + x) * 3)]);
       }
     }
     scaled.push_back(std::move(out));
   }
-  write_gif(path, scaled, big, big, delay_ms);
+  write_gif(path, scaled, w, h, delay_ms);
+  if (!png.empty() && !scaled.empty()) write_png(png, scaled.back(), w, h);
 }
 
 double write_open_loop(WorldModelAgent& agent, const SequenceBatch& windows, std::int64_t context,
@@ -222,26 +128,10 @@ double write_open_loop(WorldModelAgent& agent, const SequenceBatch& windows, std
     const auto f = grid[i];
     frames.emplace_back(f.data_ptr<std::uint8_t>(), f.data_ptr<std::uint8_t>() + f.numel());
   }
-  const int scale = s < 64 ? 2 : 1;
-  // write_agent_gif scales square frames only; scale rectangular ones here.
-  const int width = static_cast<int>(b * s), height = static_cast<int>(3 * s);
-  std::vector<std::vector<std::uint8_t>> scaled;
-  for (const auto& f : frames) {
-    std::vector<std::uint8_t> out(static_cast<std::size_t>(width * scale * height * scale * 3));
-    for (int y = 0; y < height * scale; ++y) {
-      for (int x = 0; x < width * scale; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          out[static_cast<std::size_t>((y * width * scale + x) * 3 + c)] =
-              f[static_cast<std::size_t>(((y / scale) * width + x / scale) * 3 + c)];
-        }
-      }
-    }
-    scaled.push_back(std::move(out));
-  }
-  write_gif(gif, scaled, width * scale, height * scale, 100);
   auto png = gif;
   png.replace_extension(".png");
-  write_png(png, scaled.back(), width * scale, height * scale);
+  write_scaled_gif(gif, frames, static_cast<int>(b * s), static_cast<int>(3 * s), s < 64 ? 2 : 1,
+                   100, png);
   const auto diff = predicted.narrow(1, context, t - context) -
                     preprocess_frames(truth.narrow(1, context, t - context));
   return diff.pow(2).mean().item<double>();
@@ -374,9 +264,9 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
                 {"time_s", state.seconds}};
     if (config.videos) {
       const auto dir = run.file("videos/x").parent_path();
-      write_agent_gif(dir / fmt::format("agent-{:08d}.gif", state.step), frames,
-                      static_cast<int>(size), size < 64 ? 4 : 2,
-                      static_cast<int>(std::lround(1000.0 * spec.dt)));
+      write_scaled_gif(dir / fmt::format("agent-{:08d}.gif", state.step), frames,
+                       static_cast<int>(size), static_cast<int>(size), size < 64 ? 4 : 2,
+                       static_cast<int>(std::lround(1000.0 * spec.dt)));
       if (replay.can_sample(config.length)) {
         RngEngine video_rng(derive_seed(config.seed, static_cast<std::uint64_t>(state.step)));
         const auto windows = replay.sample(4, config.length, video_rng);
@@ -428,10 +318,7 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
     const bool cut = config.episode_steps > 0 && open.length() > config.episode_steps;
     if (result.terminated || result.truncated || cut) {
       replay.add(open.episode());
-      ++state.episodes;
-      state.recent_returns.push_back(state.episode_return);
-      if (state.recent_returns.size() > 10) state.recent_returns.pop_front();
-      state.episode_return = 0;
+      state.end_episode();
       open.clear();
       env.reset(derive_seed(config.seed, static_cast<std::uint64_t>(state.episodes)), frame);
       open.add(frame, zero_action, 0.0f, {}, false);
@@ -441,7 +328,7 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
         replay.can_sample(config.length)) {
       for (std::int64_t k = 0; k < config.train_steps; ++k) {
         const auto batch = replay.sample(config.batch, config.length, sample_rng);
-        window.add(agent.update(batch), true);
+        add_agent_metrics(window, agent.update(batch));
         ++state.updates;
       }
     }

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   cli::add_rl_command(context);
   cli::add_demos_command(context);
   cli::add_wm_command(context);
+  cli::add_sensor_command(context);
   cli::add_imitate_command(context);
   cli::add_explain_command(context);
 

@@ -97,8 +97,8 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a) {
   const auto stats =
       wm::evaluate_agent(*agent, cfg, a.episodes, seed, a.gif.empty() ? nullptr : &frames);
   if (!a.gif.empty()) {
-    wm::write_agent_gif(a.gif, frames, static_cast<int>(cfg.model.image_size),
-                        cfg.model.image_size < 64 ? 4 : 2, 50);
+    const auto size = static_cast<int>(cfg.model.image_size);
+    wm::write_scaled_gif(a.gif, frames, size, size, size < 64 ? 4 : 2, 50);
   }
   if (a.json) {
     nlohmann::json j{{"run", a.run},

@@ -41,6 +41,10 @@ class WorldModelAgent {
   AgentMetrics update(const SequenceBatch& batch, bool train_behavior = true);
   /// The belief at the start of an episode: zero state and zero previous action.
   FilterState initial_filter();
+  /// Filters frame (S x S x 3 bytes) into filter with its previous action and the condition
+  /// (sampling the posterior when sample, else its mode) and returns the features [1, F].
+  torch::Tensor observe(FilterState& filter, std::span<const std::uint8_t> frame,
+                        std::span<const float> condition, bool sample);
   /// Filters frame (S x S x 3 bytes) into filter with its previous action and the condition,
   /// then writes the action (and keeps it in filter): the actor's sample plus Gaussian noise of
   /// expl_noise when explore (sampling the posterior), else the modes (no randomness).

@@ -31,6 +31,8 @@ struct RssmState {
   RssmState detach() const;
   /// Flattens [B, T, ...] into [B * T, ...].
   RssmState flatten_time() const;
+  /// Rows [start, start + n) of the batch dimension 0.
+  RssmState narrow_batch(std::int64_t start, std::int64_t n) const;
   /// Step t of a sequence state [B, T, ...] -> [B, ...].
   RssmState at(std::int64_t t) const;
   /// Stacks per-step states [B, ...] along a new time dimension 1.

@@ -58,10 +58,11 @@ std::pair<WmTrainConfig, std::unique_ptr<WorldModelAgent>> load_wm_run(
 double write_open_loop(WorldModelAgent& agent, const SequenceBatch& windows, std::int64_t context,
                        const std::filesystem::path& gif);
 
-/// Writes frames (S x S x 3 each) as a GIF scaled up by an integer factor.
-void write_agent_gif(const std::filesystem::path& path,
-                     const std::vector<std::vector<std::uint8_t>>& frames, int size, int scale,
-                     int delay_ms);
+/// Writes frames (height x width x 3 each) as a GIF scaled up by an integer factor (nearest
+/// neighbour); the last frame also as PNG when png is set.
+void write_scaled_gif(const std::filesystem::path& path,
+                      const std::vector<std::vector<std::uint8_t>>& frames, int width, int height,
+                      int scale, int delay_ms, const std::filesystem::path& png = {});
 
 /// The recorded camera of a config as a pose.
 envs::CameraPose config_camera(const WmTrainConfig& config);

@@ -1,0 +1,513 @@
+#include "clearsight/sensor/trainer.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/checkpoint.h"
+#include "clearsight/core/config.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/image.h"
+#include "clearsight/core/log.h"
+#include "clearsight/core/progress.h"
+#include "clearsight/core/rng.h"
+#include "clearsight/core/run_dir.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/envs/pixel_env.h"
+#include "clearsight/nn/module_io.h"
+#include "clearsight/sensor/camera.h"
+#include "clearsight/sensor/discriminator.h"
+#include "clearsight/sensor/imitation.h"
+#include "clearsight/version.h"
+#include "clearsight/wm/agent.h"
+#include "clearsight/wm/loop.h"
+#include "clearsight/wm/trainer.h"
+
+namespace clearsight::sensor {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+/// Sets requires_grad(false) on a module's parameters for a scope.
+class Frozen {
+ public:
+  explicit Frozen(torch::nn::Module& m) : parameters_(m.parameters()) {
+    for (auto& p : parameters_) p.requires_grad_(false);
+  }
+  ~Frozen() {
+    for (auto& p : parameters_) p.requires_grad_(true);
+  }
+
+ private:
+  std::vector<torch::Tensor> parameters_;
+};
+
+Json pose_json(const envs::CameraPose& p) { return {p.distance, p.azimuth, p.elevation}; }
+
+void save_behavior(const fs::path& dir, wm::Behavior& b) {
+  fs::create_directories(dir);
+  nn::save_parameters(*b.actors(), dir / "actors.safetensors");
+  nn::save_parameters(*b.critic(), dir / "critic.safetensors");
+  nn::save_parameters(*b.target_critic(), dir / "target_critic.safetensors");
+  nn::save_optimizer(b.actor_optimizer().adam, dir / "actor_optimizer.pt");
+  nn::save_optimizer(b.critic_optimizer().adam, dir / "critic_optimizer.pt");
+  safetensors::save(dir / "behavior.safetensors",
+                    {{"updates", torch::tensor(b.updates, torch::kInt64)}});
+}
+
+void load_behavior(const fs::path& dir, wm::Behavior& b, bool optimizers) {
+  nn::load_parameters(*b.actors(), dir / "actors.safetensors");
+  nn::load_parameters(*b.critic(), dir / "critic.safetensors");
+  nn::load_parameters(*b.target_critic(), dir / "target_critic.safetensors");
+  if (!optimizers) return;
+  nn::load_optimizer(b.actor_optimizer().adam, dir / "actor_optimizer.pt");
+  nn::load_optimizer(b.critic_optimizer().adam, dir / "critic_optimizer.pt");
+  b.updates =
+      safetensors::File::open(dir / "behavior.safetensors").get("updates").item<std::int64_t>();
+}
+
+/// Everything a SENSOR run holds: the agent, the optional separate sensor learner, the
+/// discriminators and epsilon.
+struct Learners {
+  Learners(const SensorTrainConfig& c, std::int64_t motor_size)
+      : motor(motor_size),
+        joint(c.sensor.learning == "joint"),
+        agent(c.agent.model, c.agent.behavior, motor_size + kCameraConditionSize,
+              kCameraConditionSize,
+              {{"motor", motor_size, true},
+               {"sensor", kCameraConditionSize, c.sensor.sensor_policy && joint}}),
+        epsilon(c.sensor.epsilon_init, c.sensor.epsilon_min, c.sensor.epsilon_max,
+                c.sensor.target_accuracy, c.sensor.epsilon_rate, c.sensor.adaptive_epsilon) {
+    if (!joint) {
+      sensor_learner = std::make_unique<wm::Behavior>(
+          agent.model(), c.agent.behavior,
+          std::vector<wm::ActionPart>{{"motor", motor_size, false},
+                                      {"sensor", kCameraConditionSize, true}});
+    }
+    const auto in = discriminator_input_size(agent.model()->rssm()->feature_size(),
+                                             c.sensor.expert_actions, motor_size);
+    discriminators = DiscriminatorEnsemble(in, c.sensor.ensemble, c.sensor.disc_hidden);
+    disc_opt = std::make_unique<wm::ClippedAdam>(*discriminators, c.sensor.disc_lr,
+                                                 c.agent.behavior.eps, c.agent.behavior.grad_clip);
+  }
+
+  /// The full action of a filtered state: motor (and sensor) from their policies.
+  torch::Tensor policy_action(const torch::Tensor& features, bool explore) {
+    torch::NoGradGuard no_grad;
+    auto a = explore ? agent.behavior().actors()->sample(features).first
+                     : agent.behavior().actors()->mode(features);
+    if (sensor_learner) {
+      const auto s = explore ? sensor_learner->actors()->sample(features).first
+                             : sensor_learner->actors()->mode(features);
+      a = torch::cat({a.narrow(1, 0, motor), s.narrow(1, motor, kCameraConditionSize)}, 1);
+    }
+    return a;
+  }
+
+  void save_networks(const fs::path& dir) {
+    agent.save_networks(dir);
+    nn::save_parameters(*discriminators, dir / "discriminators.safetensors");
+    if (sensor_learner) {
+      nn::save_parameters(*sensor_learner->actors(), dir / "sensor_actors.safetensors");
+    }
+  }
+
+  void save(const fs::path& dir) {
+    agent.save(dir / "agent");
+    nn::save_parameters(*discriminators, dir / "discriminators.safetensors");
+    nn::save_optimizer(disc_opt->adam, dir / "discriminator_optimizer.pt");
+    if (sensor_learner) save_behavior(dir / "sensor_learner", *sensor_learner);
+  }
+
+  void load(const fs::path& dir) {
+    agent.load(dir / "agent");
+    nn::load_parameters(*discriminators, dir / "discriminators.safetensors");
+    nn::load_optimizer(disc_opt->adam, dir / "discriminator_optimizer.pt");
+    if (sensor_learner) load_behavior(dir / "sensor_learner", *sensor_learner, true);
+  }
+
+  std::int64_t motor;
+  bool joint;
+  wm::WorldModelAgent agent;
+  std::unique_ptr<wm::Behavior> sensor_learner;
+  DiscriminatorEnsemble discriminators{nullptr};
+  std::unique_ptr<wm::ClippedAdam> disc_opt;
+  AdaptiveEpsilon epsilon;
+};
+
+/// Random rows of x, at most n (torch's generator: part of the resumable state).
+torch::Tensor subsample(const torch::Tensor& x, std::int64_t n) {
+  if (x.size(0) <= n) return x;
+  return x.index_select(0, torch::randperm(x.size(0), torch::kLong).narrow(0, 0, n));
+}
+
+struct EvalResult {
+  wm::WmEvalStats stats;
+  std::vector<double> final_gaps;
+  double mean_gap = 0;
+  envs::CameraPose final_pose;
+  std::vector<Json> camera_path;
+  std::vector<std::vector<std::uint8_t>> frames;  // agent view | expert view
+};
+
+EvalResult evaluate(Learners& l, const SensorTrainConfig& c, const envs::PixelOptions& options,
+                    const envs::CameraPose& expert_pose, std::uint64_t seed, bool video) {
+  envs::PixelEnv env(envs::make_mujoco_env(c.agent.env), options);
+  const auto size = static_cast<std::size_t>(c.agent.model.image_size);
+  std::vector<std::uint8_t> frame(env.observation_bytes()), expert_view(frame.size());
+  std::vector<double> motor(static_cast<std::size_t>(l.motor)), sensor(3);
+  EvalResult out;
+  double gap_sum = 0;
+  std::int64_t gap_count = 0;
+  const auto record = [&](bool keep) {
+    if (!keep) return;
+    env.renderer().render(env.env().data(), expert_pose, env.env().torso_body(), expert_view);
+    std::vector<std::uint8_t> both(size * size * 2 * 3);
+    for (std::size_t y = 0; y < size; ++y) {
+      std::copy_n(&frame[y * size * 3], size * 3, &both[y * size * 6]);
+      std::copy_n(&expert_view[y * size * 3], size * 3, &both[y * size * 6 + size * 3]);
+    }
+    out.frames.push_back(std::move(both));
+  };
+  for (int e = 0; e < c.agent.eval_episodes; ++e) {
+    env.reset(derive_seed(seed, static_cast<std::uint64_t>(e)), frame);
+    auto filter = l.agent.initial_filter();
+    double total = 0;
+    std::int64_t t = 0;
+    const bool keep = video && e == 0;
+    record(keep);
+    while (true) {
+      const auto cond = camera_condition(env.camera().pose());
+      const auto features = l.agent.observe(filter, frame, cond, false);
+      auto a = l.policy_action(features, false);
+      const bool sensor_step = c.sensor.sensor_policy && t % c.sensor.sensor_every == 0;
+      if (!sensor_step) a.narrow(1, l.motor, kCameraConditionSize).zero_();
+      filter.prev_action = a;
+      const auto* p = a.data_ptr<float>();
+      for (std::int64_t i = 0; i < l.motor; ++i) motor[i] = p[i];
+      for (int i = 0; i < 3; ++i) sensor[i] = p[l.motor + i];
+      const auto r = sensor_step ? env.step(motor, sensor, frame) : env.step(motor, frame);
+      total += r.reward;
+      ++t;
+      gap_sum += pose_gap(env.camera().pose(), expert_pose);
+      ++gap_count;
+      if (keep) out.camera_path.push_back(pose_json(env.camera().pose()));
+      record(keep);
+      if (r.terminated || r.truncated) break;
+      if (c.agent.episode_steps > 0 && t >= c.agent.episode_steps) break;
+    }
+    out.stats.returns.push_back(total);
+    out.stats.lengths.push_back(t);
+    out.final_gaps.push_back(pose_gap(env.camera().pose(), expert_pose));
+    out.final_pose = env.camera().pose();
+  }
+  out.mean_gap = gap_count > 0 ? gap_sum / static_cast<double>(gap_count) : 0.0;
+  return out;
+}
+
+}  // namespace
+
+SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::path& run_path) {
+  const RunDir run = RunDir::at(run_path);
+  SensorTrainConfig config = requested;
+  const fs::path resume = find_checkpoint_dir(run.path(), "checkpoint", "trainer_state.json");
+  if (!resume.empty()) {
+    config =
+        clearsight::config::from_json<SensorTrainConfig>(run.read_config()["sensor"], "sensor");
+    config.agent.steps = std::max(config.agent.steps, requested.agent.steps);
+  } else if (fs::exists(run.path() / "replay")) {
+    log::warn("{}: discarding a replay without a checkpoint", run.path().string());
+    fs::remove_all(run.path() / "replay");
+  }
+  config.agent.stop_after = requested.agent.stop_after;
+  config.validate();
+  const auto& a = config.agent;
+  const auto& s = config.sensor;
+  const auto motor_size = envs::make_env(a.env)->spec().action_space.size();
+  auto expert = load_expert(config.demos, a.env, config.demo_view, a.model.image_size, motor_size,
+                            s.expert_actions);
+  run.write_config(
+      {{"sensor", clearsight::config::to_json(config)}, {"clearsight_version", kVersion}});
+  if (resume.empty()) seed_everything(a.seed);
+
+  envs::PixelOptions options;
+  options.render.width = options.render.height = static_cast<int>(a.model.image_size);
+  options.render.backend = a.render_backend;
+  options.camera = s.start_at_expert_camera ? expert.pose : wm::config_camera(a);
+  options.max_camera_delta = {s.max_camera_delta[0], s.max_camera_delta[1], s.max_camera_delta[2]};
+  envs::PixelEnv env(envs::make_mujoco_env(a.env), options);
+  const auto& spec = env.spec();
+  const auto size = a.model.image_size;
+  const auto action_size = motor_size + kCameraConditionSize;
+  Learners l(config, motor_size);
+  auto& agent = l.agent;
+  wm::SequenceReplay replay(run.path() / "replay");
+  wm::EpisodeBuilder open(size, size, action_size, kCameraConditionSize);
+  wm::LoopState state;
+  std::int64_t camera_resets = 0;
+  RngEngine sample_rng(derive_seed(a.seed, "replay"));
+  RngEngine prefill_rng(derive_seed(a.seed, "prefill"));
+  RngEngine expert_rng(derive_seed(a.seed, "expert"));
+  std::vector<std::uint8_t> frame(env.observation_bytes());
+  std::vector<double> motor(static_cast<std::size_t>(motor_size)), sensor(3);
+  std::vector<float> stored(static_cast<std::size_t>(action_size));
+  const std::vector<float> zero_action(static_cast<std::size_t>(action_size), 0.0f);
+  auto filter = agent.initial_filter();
+  const auto condition = [&] { return camera_condition(env.camera().pose()); };
+
+  if (resume.empty()) {
+    env.reset(derive_seed(a.seed, std::uint64_t{0}), frame);
+    open.add(frame, zero_action, 0.0f, condition(), false);
+  } else {
+    Json j;
+    try {
+      j = Json::parse(read_file(resume / "trainer_state.json"));
+      state.from_json(j.at("loop"));
+      wm::rng_from_string(sample_rng, j.at("sample_rng").get<std::string>());
+      wm::rng_from_string(prefill_rng, j.at("prefill_rng").get<std::string>());
+      wm::rng_from_string(expert_rng, j.at("expert_rng").get<std::string>());
+      l.epsilon.set(j.at("epsilon").get<double>());
+      camera_resets = j.at("camera_resets").get<std::int64_t>();
+      const auto pose = j.at("camera").get<std::vector<double>>();
+      env.env().load_state(read_file(resume / "env_state.bin"));
+      env.camera().set({pose.at(0), pose.at(1), pose.at(2)});
+      l.load(resume);
+      filter = wm::load_filter(resume / "filter.safetensors");
+      replay.load_directory(j.at("replay_episodes").get<std::int64_t>());
+      open.assign(wm::load_episode(resume / "open_episode.safetensors"));
+    } catch (const nlohmann::json::exception& e) {
+      CS_THROW(FormatError, "'", (resume / "trainer_state.json").string(),
+               "' is malformed: ", e.what());
+    }
+    const auto last = open.episode().images[open.length() - 1].contiguous();
+    std::copy(last.data_ptr<std::uint8_t>(), last.data_ptr<std::uint8_t>() + last.numel(),
+              frame.begin());
+    nn::set_rng_state(safetensors::File::open(resume / "rng.safetensors").get("torch_cpu"));
+    log::info("resuming {} at step {}", run.path().string(), state.step);
+  }
+
+  const auto checkpoint = [&] {
+    write_checkpoint_dir(run.path(), "checkpoint", [&](const fs::path& dir) {
+      l.save(dir);
+      wm::save_filter(dir / "filter.safetensors", filter);
+      wm::save_episode(dir / "open_episode.safetensors", open.episode());
+      safetensors::save(dir / "rng.safetensors", {{"torch_cpu", nn::get_rng_state()}});
+      atomic_write(dir / "env_state.bin", env.env().save_state());
+      const Json j{{"loop", state.to_json()},
+                   {"sample_rng", wm::rng_to_string(sample_rng)},
+                   {"prefill_rng", wm::rng_to_string(prefill_rng)},
+                   {"expert_rng", wm::rng_to_string(expert_rng)},
+                   {"epsilon", l.epsilon.value()},
+                   {"camera_resets", camera_resets},
+                   {"camera", pose_json(env.camera().pose())},
+                   {"replay_episodes", replay.episodes()},
+                   {"clearsight_version", kVersion}};
+      atomic_write(dir / "trainer_state.json", j.dump() + "\n");
+    });
+  };
+
+  const auto frames_per_step =
+      std::max<std::int64_t>(1, 1000 / std::max<std::int64_t>(1, spec.max_episode_steps));
+  const auto dynamics =
+      camera_dynamics(motor_size, options.max_camera_delta, s.sensor_every, options.limits);
+
+  // One update: world model, behaviour(s) on the imitation reward, discriminators, epsilon.
+  wm::MetricsWindow window;
+  const auto update = [&] {
+    auto batch = replay.sample(a.batch, a.length, sample_rng);
+    const auto expert_batch = expert.replay.sample(a.batch, a.length, expert_rng);
+    wm::SequenceBatch model_batch = batch;
+    if (s.expert_actions) {
+      // The expert's episodes train the model too (they carry actions).
+      auto cat = [](const torch::Tensor& x, const torch::Tensor& y) { return torch::cat({x, y}); };
+      model_batch.images = cat(batch.images, expert_batch.images);
+      model_batch.prev_actions = cat(batch.prev_actions, expert_batch.prev_actions);
+      model_batch.rewards = cat(batch.rewards, expert_batch.rewards);
+      model_batch.conditions = cat(batch.conditions, expert_batch.conditions);
+      model_batch.is_first = cat(batch.is_first, expert_batch.is_first);
+      model_batch.terminals = cat(batch.terminals, expert_batch.terminals);
+    }
+    wm::AgentMetrics m;
+    const auto post =
+        wm::update_world_model(agent.model(), agent.model_optimizer(), model_batch, m.model);
+    const auto start = post.narrow_batch(0, a.batch).flatten_time();
+    const auto cond = batch.conditions.flatten(0, 1);
+    const auto expert_x = expert_inputs(agent.model(), expert_batch, s.expert_actions, motor_size);
+    double imitation = 0, exploration = 0;
+    const wm::ImaginedReward reward = [&](const wm::Imagination& imag) {
+      const auto x = imagined_inputs(imag, s.expert_actions, motor_size);
+      return imitation_reward(l.discriminators, x, s.aggregate, l.epsilon.value(), &imitation,
+                              &exploration);
+    };
+    torch::Tensor policy_x;
+    const auto collect = [&](const wm::Imagination& imag) {
+      const auto x = imagined_inputs(imag, s.expert_actions, motor_size);
+      policy_x = x.reshape({-1, x.size(-1)});
+    };
+    {
+      Frozen frozen(*l.discriminators);
+      const bool moves = s.sensor_policy && l.joint;
+      m.behavior = agent.behavior().update(start, cond, moves ? dynamics : wm::ConditionStep{},
+                                           reward, collect);
+      if (l.sensor_learner) {
+        const auto sm = l.sensor_learner->update(start, cond, dynamics, reward);
+        window.add("sensor_actor_loss", sm.actor_loss);
+        window.add("sensor_imagined_return", sm.imagined_return);
+      }
+    }
+    const auto n = std::min<std::int64_t>({expert_x.size(0), policy_x.size(0), 1024});
+    const auto d =
+        l.discriminators->loss(subsample(expert_x, n), subsample(policy_x, n), s.gradient_penalty);
+    window.add("disc_grad_norm", l.disc_opt->step(d.total));
+    l.epsilon.update(d.accuracy);
+    wm::add_agent_metrics(window, m);
+    window.add("disc_loss", d.logistic);
+    window.add("disc_penalty", d.penalty);
+    window.add("disc_accuracy", d.accuracy);
+    window.add("expert_logit", d.expert_logit);
+    window.add("policy_logit", d.policy_logit);
+    window.add("imitation_reward", imitation);
+    window.add("exploration_reward", exploration);
+    window.add("epsilon", l.epsilon.value());
+  };
+
+  const auto evaluation = [&] {
+    write_checkpoint_dir(run.path(), "agent", [&](const fs::path& dir) { l.save_networks(dir); });
+    if (a.eval_episodes == 0) return;
+    const auto r = evaluate(l, config, options, expert.pose, derive_seed(a.seed, "eval"), a.videos);
+    state.last_eval = r.stats.mean();
+    Json record{{"step", state.step},
+                {"frames", state.step * frames_per_step},
+                {"eval_return", r.stats.mean()},
+                {"eval_return_std", r.stats.stddev()},
+                {"eval_returns", r.stats.returns},
+                {"eval_pose_gap", r.mean_gap},
+                {"eval_final_pose_gaps", r.final_gaps},
+                {"eval_final_camera", pose_json(r.final_pose)},
+                {"camera", pose_json(env.camera().pose())},
+                {"pose_gap", pose_gap(env.camera().pose(), expert.pose)},
+                {"time_s", state.seconds}};
+    if (a.videos && !r.frames.empty()) {
+      const auto dir = run.file("videos/x").parent_path();
+      wm::write_scaled_gif(dir / fmt::format("agent-vs-expert-{:08d}.gif", state.step), r.frames,
+                           static_cast<int>(2 * size), static_cast<int>(size), size < 64 ? 4 : 2,
+                           static_cast<int>(std::lround(1000.0 * spec.dt)));
+      run.write_json(fmt::format("videos/camera-path-{:08d}.json", state.step),
+                     {{"expert", pose_json(expert.pose)}, {"path", r.camera_path}});
+    }
+    if (state.last_eval > state.best_eval) {
+      state.best_eval = state.last_eval;
+      write_checkpoint_dir(run.path(), "best", [&](const fs::path& dir) { l.save_networks(dir); });
+    }
+    record["best_eval_return"] = state.best_eval;
+    run.log_metrics(record);
+    log::info("step {}: eval return {:.1f} +- {:.1f}, pose gap {:.3f} (best {:.1f})", state.step,
+              r.stats.mean(), r.stats.stddev(), r.mean_gap, state.best_eval);
+  };
+
+  ProgressOptions progress_options;
+  progress_options.unit = "steps";
+  ProgressBar bar("sensor " + a.env, a.steps, progress_options);
+  bar.set(state.step);
+  const std::int64_t start_step = state.step;
+  auto clock = std::chrono::steady_clock::now();
+  while (state.step < a.steps) {
+    if (a.stop_after > 0 && state.step - start_step >= a.stop_after) break;
+    const std::int64_t before = state.step;
+    const std::int64_t t = open.length() - 1;  // Steps taken in this episode.
+    const bool sensor_step = s.sensor_policy && t % s.sensor_every == 0;
+    if (state.step < a.prefill) {
+      std::uniform_real_distribution<double> u(-1.0, 1.0);
+      for (auto& x : motor) x = u(prefill_rng);
+      for (auto& x : sensor) x = s.sensor_policy ? u(prefill_rng) : 0.0;
+    } else {
+      const auto features = agent.observe(filter, frame, condition(), true);
+      auto act = l.policy_action(features, true);
+      if (a.behavior.expl_noise > 0) {
+        act = (act + a.behavior.expl_noise * torch::randn_like(act)).clamp(-1.0, 1.0);
+      }
+      const auto* p = act.data_ptr<float>();
+      for (std::int64_t i = 0; i < motor_size; ++i) motor[i] = p[i];
+      for (int i = 0; i < 3; ++i) sensor[i] = p[motor_size + i];
+    }
+    if (!sensor_step) std::fill(sensor.begin(), sensor.end(), 0.0);
+    for (std::int64_t i = 0; i < motor_size; ++i) stored[i] = static_cast<float>(motor[i]);
+    for (int i = 0; i < 3; ++i) stored[motor_size + i] = static_cast<float>(sensor[i]);
+    filter.prev_action = torch::from_blob(stored.data(), {1, action_size}, torch::kFloat32).clone();
+    const auto result = sensor_step ? env.step(motor, sensor, frame) : env.step(motor, frame);
+    if (sensor_step && result.info.has("camera_reset") && result.info.get("camera_reset") > 0) {
+      ++camera_resets;
+    }
+    ++state.step;
+    state.episode_return += result.reward;
+    open.add(frame, stored, static_cast<float>(result.reward), condition(), result.terminated);
+    const bool cut = a.episode_steps > 0 && open.length() > a.episode_steps;
+    if (result.terminated || result.truncated || cut) {
+      replay.add(open.episode());
+      state.end_episode();
+      open.clear();
+      env.reset(derive_seed(a.seed, static_cast<std::uint64_t>(state.episodes)), frame);
+      open.add(frame, zero_action, 0.0f, condition(), false);
+      filter = agent.initial_filter();
+    }
+    if (state.step >= a.prefill && state.step % a.train_every == 0 && replay.can_sample(a.length)) {
+      for (std::int64_t k = 0; k < a.train_steps; ++k) {
+        update();
+        ++state.updates;
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    state.seconds += std::chrono::duration<double>(now - clock).count();
+    clock = now;
+    if (wm::crossed(before, state.step, a.log_every) && !window.empty()) {
+      Json record{{"step", state.step},
+                  {"frames", state.step * frames_per_step},
+                  {"updates", state.updates},
+                  {"episodes", state.episodes},
+                  {"train_return", state.recent_mean()},
+                  {"camera", pose_json(env.camera().pose())},
+                  {"pose_gap", pose_gap(env.camera().pose(), expert.pose)},
+                  {"camera_resets", camera_resets},
+                  {"time_s", state.seconds}};
+      window.write_into(record);
+      run.log_metrics(record);
+    }
+    if (wm::crossed(before, state.step, a.eval_every) || state.step >= a.steps) {
+      evaluation();
+      clock = std::chrono::steady_clock::now();
+    }
+    bar.set(state.step);
+    bar.set_postfix(fmt::format("return {:.1f} eval {:.1f} gap {:.2f}", state.recent_mean(),
+                                state.last_eval, pose_gap(env.camera().pose(), expert.pose)));
+    if (wm::crossed(before, state.step, a.checkpoint_every) && state.step < a.steps) checkpoint();
+  }
+  checkpoint();
+  bar.finish();
+  const bool finished = state.step >= a.steps;
+  run.write_json(
+      "summary.json",
+      {{"env", a.env},
+       {"variant", config.variant},
+       {"seed", a.seed},
+       {"steps", state.step},
+       {"frames", state.step * frames_per_step},
+       {"finished", finished},
+       {"episodes", state.episodes},
+       {"updates", state.updates},
+       {"camera_init", pose_json(options.camera)},
+       {"expert_camera", pose_json(expert.pose)},
+       {"expert_return", expert.expert_return},
+       {"last_eval_return", state.last_eval},
+       {"best_eval_return", std::isfinite(state.best_eval) ? Json(state.best_eval) : Json(nullptr)},
+       {"train_seconds", state.seconds}});
+  SensorTrainResult out{state.step, finished, state.last_eval,
+                        std::isfinite(state.best_eval) ? state.best_eval : 0.0, 0.0};
+  out.last_pose_gap = pose_gap(env.camera().pose(), expert.pose);
+  return out;
+}
+
+}  // namespace clearsight::sensor

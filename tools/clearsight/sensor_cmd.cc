@@ -1,0 +1,129 @@
+// `clearsight sensor train|variants`: third-person visual imitation with an active camera.
+#include <cstdio>
+#include <memory>
+
+#include "clearsight/core/config.h"
+#include "clearsight/core/error.h"
+#include "clearsight/sensor/trainer.h"
+#include "commands.h"
+
+namespace clearsight::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TrainArgs {
+  std::string env = "walker-walk";
+  std::string variant = "sensor";
+  std::string preset = "small";
+  std::vector<std::string> demos;
+  std::int64_t demo_view = 0;
+  std::string camera_init;
+  std::int64_t image_size = 0;
+  std::int64_t steps = 100000;
+  bool expert_actions = false;
+  std::string out, resume, config_file;
+  std::vector<std::string> overrides;
+  std::int64_t stop_after = 0;
+};
+
+int run_train(const GlobalOptions& global, const TrainArgs& a) {
+  start_runtime(global);
+  CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
+              "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
+  sensor::SensorTrainConfig cfg;
+  const fs::path run_dir = a.resume.empty() ? fs::path(a.out) : fs::path(a.resume);
+  if (!a.resume.empty()) {
+    CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
+                "' is not a sensor run directory (no config.json)");
+    cfg = config::from_json<sensor::SensorTrainConfig>(
+        config::load_file(run_dir / "config.json")["sensor"], "sensor");
+    CS_CHECK_AS(IoError,
+                fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
+                    fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
+                "--resume: '", a.resume, "' holds no checkpoint");
+    if (a.steps != 100000) cfg.agent.steps = a.steps;
+  } else {
+    sensor::SensorTrainConfig base;
+    base.agent = wm::wm_preset(a.preset);
+    base = sensor::sensor_variant(a.variant, base);
+    config::Json raw = config::to_json(base);
+    if (!a.config_file.empty()) raw.update(config::load_file(a.config_file), true);
+    raw["agent"]["env"] = a.env;
+    raw["agent"]["steps"] = a.steps;
+    raw["agent"]["seed"] = global.runtime.seed;
+    if (a.image_size > 0) raw["agent"]["model"]["image_size"] = a.image_size;
+    if (!a.camera_init.empty()) {
+      const auto pose = parse_camera(a.camera_init);
+      raw["agent"]["camera"] = {pose.distance, pose.azimuth, pose.elevation};
+    }
+    raw["demos"] = a.demos;
+    raw["demo_view"] = a.demo_view;
+    if (a.expert_actions) raw["sensor"]["expert_actions"] = true;
+    for (const auto& o : a.overrides) config::apply_override(raw, o);
+    cfg = config::from_json<sensor::SensorTrainConfig>(raw, "sensor");
+  }
+  cfg.agent.stop_after = a.stop_after;
+  const auto r = sensor::train_sensor(cfg, run_dir);
+  if (!r.finished) {
+    std::printf(
+        "stopped at step %lld of %lld; continue with: clearsight sensor train --resume %s\n",
+        static_cast<long long>(r.steps), static_cast<long long>(cfg.agent.steps), run_dir.c_str());
+    return 0;
+  }
+  std::printf(
+      "trained %s on %s for %lld steps: last eval return %.1f (best %.1f), camera gap to "
+      "the expert %.3f\nrun: %s (metrics.jsonl, videos/, agent/, best/)\n",
+      cfg.variant.c_str(), cfg.agent.env.c_str(), static_cast<long long>(r.steps),
+      r.last_eval_return, r.best_eval_return, r.last_pose_gap, run_dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_sensor_command(Context& context) {
+  auto* group = context.app.add_subcommand(
+      "sensor", "SENSOR: imitate a third-person expert from pixels with an active camera");
+  group->require_subcommand(1);
+  auto t = std::make_shared<TrainArgs>();
+  auto* train = group->add_subcommand("train", "Imitate pixel demonstrations (resumable)");
+  train->add_option("--env", t->env, "MuJoCo environment (walker-walk, cheetah-run...)")
+      ->default_val(t->env);
+  train->add_option("--demos", t->demos, "Expert pixel demonstration files (demos collect)");
+  train->add_option("--demo-view", t->demo_view, "Camera view of the files")
+      ->default_val(t->demo_view);
+  train->add_option("--camera-init", t->camera_init,
+                    "Agent camera at the start: distance,azimuth,elevation");
+  train->add_option("--variant", t->variant, "sensor, sensor-decoupled, fixed-camera, ...")
+      ->default_val(t->variant);
+  train->add_option("--preset", t->preset, "World-model preset (see `wm presets`)")
+      ->default_val(t->preset);
+  train->add_option("--image-size", t->image_size, "Frame side: 32, 48 or 64 (default: preset)");
+  train->add_option("--steps", t->steps, "Total environment steps")->default_val(t->steps);
+  train->add_flag("--expert-actions", t->expert_actions, "Use the expert's actions");
+  train->add_option("--out", t->out, "Run directory (continues it if it holds a checkpoint)");
+  train->add_option("--resume", t->resume, "Continue the run in this directory");
+  train->add_option("--config", t->config_file, "JSON config file (sensor train fields)");
+  train->add_option("--set", t->overrides,
+                    "Override key=value (sensor.ensemble=3, agent.batch=8, ...)");
+  train->add_option("--stop-after", t->stop_after, "Stop after this many steps (checkpointed)");
+  train->callback(
+      [&context, t] { context.action = [&context, t] { return run_train(context.global, *t); }; });
+
+  auto* variants = group->add_subcommand("variants", "List SENSOR's variants and baselines");
+  variants->callback([&context] {
+    context.action = [] {
+      for (const auto& name : sensor::sensor_variant_names()) {
+        const auto c = sensor::sensor_variant(name);
+        std::printf("%-21s sensor policy %-3s learning %-9s ensemble %lld, epsilon %s%s\n",
+                    name.c_str(), c.sensor.sensor_policy ? "on" : "off", c.sensor.learning.c_str(),
+                    static_cast<long long>(c.sensor.ensemble),
+                    c.sensor.adaptive_epsilon ? "adaptive" : "fixed",
+                    c.sensor.start_at_expert_camera ? ", camera at the expert's pose" : "");
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace clearsight::cli
