@@ -50,7 +50,7 @@ void add_demos_command(Context& context);
 void add_imitate_command(Context& context);
 /// `clearsight wm train|eval|presets`.
 void add_wm_command(Context& context);
-/// `clearsight sensor train|variants`.
+/// `clearsight sensor train|variants` and `clearsight bench-sensor`.
 void add_sensor_command(Context& context);
 /// `clearsight explain METHOD`.
 void add_explain_command(Context& context);
