@@ -46,6 +46,7 @@
 #include "clearsight/core/safetensors.h"
 #include "clearsight/envs/env.h"
 #include "clearsight/envs/pixel_env.h"
+#include "clearsight/sensor/learner.h"
 #include "clearsight/wm/agent.h"
 
 namespace {
@@ -183,6 +184,30 @@ void BM_AgentUpdate(benchmark::State& state) {
   }
   state.counters["loss"] = m.model.loss;
   state.counters["actor_loss"] = m.behavior.actor_loss;
+  state.SetItemsProcessed(state.iterations());
+}
+
+// SENSOR's update at the same sizes: the world model on the agent batch, the joint motor +
+// sensor behaviour on the ensemble's imitation reward, expert encoding and a discriminator step.
+void BM_SensorUpdate(benchmark::State& state) {
+  sensor::SensorTrainConfig c;
+  c.agent.model = model_config();
+  c.agent.behavior = behavior_config();
+  c.agent.batch = kBatch;
+  c.agent.length = kLength;
+  torch::manual_seed(0);
+  sensor::SensorLearner learner(c, kAction);
+  const auto with_camera = [](wm::SequenceBatch b) {
+    b.prev_actions = torch::cat({b.prev_actions, torch::zeros({kBatch, kLength, 3})}, -1);
+    b.conditions = torch::rand({kBatch, kLength, 3}) * 2 - 1;
+    return b;
+  };
+  const auto batch = with_camera(random_batch(1)), expert = with_camera(random_batch(2));
+  wm::MetricsWindow window;
+  for (int i = 0; i < g_warmup; ++i) learner.update(batch, expert, window);
+  g_times["sensor"].clear();
+  g_cpu_times["sensor"].clear();
+  for (auto _ : state) timed("sensor", [&] { learner.update(batch, expert, window); });
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -386,6 +411,10 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)
       ->Iterations(repeats)
       ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_SensorUpdate", BM_SensorUpdate)
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(repeats)
+      ->UseRealTime();
   benchmark::Initialize(&rest_argc, rest.data());
   Reporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
@@ -440,6 +469,14 @@ int main(int argc, char** argv) {
       "%-34s C++ %8.1f ms  Python %8.1f ms  ratio %.2f | CPU %8.1f / %8.1f ms  ratio %.2f\n",
       "model + behaviour (agent update)", agent_ms, py_agent, ratio(py_agent, agent_ms), agent_cpu,
       py_agent_cpu, ratio(py_agent_cpu, agent_cpu));
+  if (!g_times["sensor"].empty()) {
+    const double sensor_ms = 1e3 * median(g_times["sensor"]);
+    const double sensor_cpu = 1e3 * median(g_cpu_times["sensor"]);
+    std::printf("%-34s C++ %8.1f ms  = %.2f x the agent update (CPU %.2f x)\n",
+                "SENSOR update (model + 2 policies + ensemble of 5)", sensor_ms,
+                agent_ms > 0 ? sensor_ms / agent_ms : 0.0,
+                agent_cpu > 0 ? sensor_cpu / agent_cpu : 0.0);
+  }
   const auto same = [&](std::int64_t mine, const char* key) {
     const double theirs = value_or(py, key, -1);
     return std::string(static_cast<double>(mine) == theirs ? "equal" : "DIFFERENT") + " (" +

@@ -21,6 +21,7 @@
 #include "clearsight/sensor/camera.h"
 #include "clearsight/sensor/discriminator.h"
 #include "clearsight/sensor/imitation.h"
+#include "clearsight/sensor/learner.h"
 #include "clearsight/version.h"
 #include "clearsight/wm/agent.h"
 #include "clearsight/wm/loop.h"
@@ -32,118 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-/// Sets requires_grad(false) on a module's parameters for a scope.
-class Frozen {
- public:
-  explicit Frozen(torch::nn::Module& m) : parameters_(m.parameters()) {
-    for (auto& p : parameters_) p.requires_grad_(false);
-  }
-  ~Frozen() {
-    for (auto& p : parameters_) p.requires_grad_(true);
-  }
-
- private:
-  std::vector<torch::Tensor> parameters_;
-};
-
 Json pose_json(const envs::CameraPose& p) { return {p.distance, p.azimuth, p.elevation}; }
-
-void save_behavior(const fs::path& dir, wm::Behavior& b) {
-  fs::create_directories(dir);
-  nn::save_parameters(*b.actors(), dir / "actors.safetensors");
-  nn::save_parameters(*b.critic(), dir / "critic.safetensors");
-  nn::save_parameters(*b.target_critic(), dir / "target_critic.safetensors");
-  nn::save_optimizer(b.actor_optimizer().adam, dir / "actor_optimizer.pt");
-  nn::save_optimizer(b.critic_optimizer().adam, dir / "critic_optimizer.pt");
-  safetensors::save(dir / "behavior.safetensors",
-                    {{"updates", torch::tensor(b.updates, torch::kInt64)}});
-}
-
-void load_behavior(const fs::path& dir, wm::Behavior& b, bool optimizers) {
-  nn::load_parameters(*b.actors(), dir / "actors.safetensors");
-  nn::load_parameters(*b.critic(), dir / "critic.safetensors");
-  nn::load_parameters(*b.target_critic(), dir / "target_critic.safetensors");
-  if (!optimizers) return;
-  nn::load_optimizer(b.actor_optimizer().adam, dir / "actor_optimizer.pt");
-  nn::load_optimizer(b.critic_optimizer().adam, dir / "critic_optimizer.pt");
-  b.updates =
-      safetensors::File::open(dir / "behavior.safetensors").get("updates").item<std::int64_t>();
-}
-
-/// Everything a SENSOR run holds: the agent, the optional separate sensor learner, the
-/// discriminators and epsilon.
-struct Learners {
-  Learners(const SensorTrainConfig& c, std::int64_t motor_size)
-      : motor(motor_size),
-        joint(c.sensor.learning == "joint"),
-        agent(c.agent.model, c.agent.behavior, motor_size + kCameraConditionSize,
-              kCameraConditionSize,
-              {{"motor", motor_size, true},
-               {"sensor", kCameraConditionSize, c.sensor.sensor_policy && joint}}),
-        epsilon(c.sensor.epsilon_init, c.sensor.epsilon_min, c.sensor.epsilon_max,
-                c.sensor.target_accuracy, c.sensor.epsilon_rate, c.sensor.adaptive_epsilon) {
-    if (!joint) {
-      sensor_learner = std::make_unique<wm::Behavior>(
-          agent.model(), c.agent.behavior,
-          std::vector<wm::ActionPart>{{"motor", motor_size, false},
-                                      {"sensor", kCameraConditionSize, true}});
-    }
-    const auto in = discriminator_input_size(agent.model()->rssm()->feature_size(),
-                                             c.sensor.expert_actions, motor_size);
-    discriminators = DiscriminatorEnsemble(in, c.sensor.ensemble, c.sensor.disc_hidden);
-    disc_opt = std::make_unique<wm::ClippedAdam>(*discriminators, c.sensor.disc_lr,
-                                                 c.agent.behavior.eps, c.agent.behavior.grad_clip);
-  }
-
-  /// The full action of a filtered state: motor (and sensor) from their policies.
-  torch::Tensor policy_action(const torch::Tensor& features, bool explore) {
-    torch::NoGradGuard no_grad;
-    auto a = explore ? agent.behavior().actors()->sample(features).first
-                     : agent.behavior().actors()->mode(features);
-    if (sensor_learner) {
-      const auto s = explore ? sensor_learner->actors()->sample(features).first
-                             : sensor_learner->actors()->mode(features);
-      a = torch::cat({a.narrow(1, 0, motor), s.narrow(1, motor, kCameraConditionSize)}, 1);
-    }
-    return a;
-  }
-
-  void save_networks(const fs::path& dir) {
-    agent.save_networks(dir);
-    nn::save_parameters(*discriminators, dir / "discriminators.safetensors");
-    if (sensor_learner) {
-      nn::save_parameters(*sensor_learner->actors(), dir / "sensor_actors.safetensors");
-    }
-  }
-
-  void save(const fs::path& dir) {
-    agent.save(dir / "agent");
-    nn::save_parameters(*discriminators, dir / "discriminators.safetensors");
-    nn::save_optimizer(disc_opt->adam, dir / "discriminator_optimizer.pt");
-    if (sensor_learner) save_behavior(dir / "sensor_learner", *sensor_learner);
-  }
-
-  void load(const fs::path& dir) {
-    agent.load(dir / "agent");
-    nn::load_parameters(*discriminators, dir / "discriminators.safetensors");
-    nn::load_optimizer(disc_opt->adam, dir / "discriminator_optimizer.pt");
-    if (sensor_learner) load_behavior(dir / "sensor_learner", *sensor_learner, true);
-  }
-
-  std::int64_t motor;
-  bool joint;
-  wm::WorldModelAgent agent;
-  std::unique_ptr<wm::Behavior> sensor_learner;
-  DiscriminatorEnsemble discriminators{nullptr};
-  std::unique_ptr<wm::ClippedAdam> disc_opt;
-  AdaptiveEpsilon epsilon;
-};
-
-/// Random rows of x, at most n (torch's generator: part of the resumable state).
-torch::Tensor subsample(const torch::Tensor& x, std::int64_t n) {
-  if (x.size(0) <= n) return x;
-  return x.index_select(0, torch::randperm(x.size(0), torch::kLong).narrow(0, 0, n));
-}
 
 struct EvalResult {
   wm::WmEvalStats stats;
@@ -154,12 +44,12 @@ struct EvalResult {
   std::vector<std::vector<std::uint8_t>> frames;  // agent view | expert view
 };
 
-EvalResult evaluate(Learners& l, const SensorTrainConfig& c, const envs::PixelOptions& options,
+EvalResult evaluate(SensorLearner& l, const SensorTrainConfig& c, const envs::PixelOptions& options,
                     const envs::CameraPose& expert_pose, std::uint64_t seed, bool video) {
   envs::PixelEnv env(envs::make_mujoco_env(c.agent.env), options);
   const auto size = static_cast<std::size_t>(c.agent.model.image_size);
   std::vector<std::uint8_t> frame(env.observation_bytes()), expert_view(frame.size());
-  std::vector<double> motor(static_cast<std::size_t>(l.motor)), sensor(3);
+  std::vector<double> motor(static_cast<std::size_t>(l.motor_size())), sensor(3);
   EvalResult out;
   double gap_sum = 0;
   std::int64_t gap_count = 0;
@@ -175,21 +65,21 @@ EvalResult evaluate(Learners& l, const SensorTrainConfig& c, const envs::PixelOp
   };
   for (int e = 0; e < c.agent.eval_episodes; ++e) {
     env.reset(derive_seed(seed, static_cast<std::uint64_t>(e)), frame);
-    auto filter = l.agent.initial_filter();
+    auto filter = l.agent().initial_filter();
     double total = 0;
     std::int64_t t = 0;
     const bool keep = video && e == 0;
     record(keep);
     while (true) {
       const auto cond = camera_condition(env.camera().pose());
-      const auto features = l.agent.observe(filter, frame, cond, false);
+      const auto features = l.agent().observe(filter, frame, cond, false);
       auto a = l.policy_action(features, false);
       const bool sensor_step = c.sensor.sensor_policy && t % c.sensor.sensor_every == 0;
-      if (!sensor_step) a.narrow(1, l.motor, kCameraConditionSize).zero_();
+      if (!sensor_step) a.narrow(1, l.motor_size(), kCameraConditionSize).zero_();
       filter.prev_action = a;
       const auto* p = a.data_ptr<float>();
-      for (std::int64_t i = 0; i < l.motor; ++i) motor[i] = p[i];
-      for (int i = 0; i < 3; ++i) sensor[i] = p[l.motor + i];
+      for (std::int64_t i = 0; i < l.motor_size(); ++i) motor[i] = p[i];
+      for (int i = 0; i < 3; ++i) sensor[i] = p[l.motor_size() + i];
       const auto r = sensor_step ? env.step(motor, sensor, frame) : env.step(motor, frame);
       total += r.reward;
       ++t;
@@ -243,8 +133,8 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
   const auto& spec = env.spec();
   const auto size = a.model.image_size;
   const auto action_size = motor_size + kCameraConditionSize;
-  Learners l(config, motor_size);
-  auto& agent = l.agent;
+  SensorLearner l(config, motor_size);
+  auto& agent = l.agent();
   wm::SequenceReplay replay(run.path() / "replay");
   wm::EpisodeBuilder open(size, size, action_size, kCameraConditionSize);
   wm::LoopState state;
@@ -270,7 +160,7 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
       wm::rng_from_string(sample_rng, j.at("sample_rng").get<std::string>());
       wm::rng_from_string(prefill_rng, j.at("prefill_rng").get<std::string>());
       wm::rng_from_string(expert_rng, j.at("expert_rng").get<std::string>());
-      l.epsilon.set(j.at("epsilon").get<double>());
+      l.epsilon().set(j.at("epsilon").get<double>());
       camera_resets = j.at("camera_resets").get<std::int64_t>();
       const auto pose = j.at("camera").get<std::vector<double>>();
       env.env().load_state(read_file(resume / "env_state.bin"));
@@ -301,7 +191,7 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
                    {"sample_rng", wm::rng_to_string(sample_rng)},
                    {"prefill_rng", wm::rng_to_string(prefill_rng)},
                    {"expert_rng", wm::rng_to_string(expert_rng)},
-                   {"epsilon", l.epsilon.value()},
+                   {"epsilon", l.epsilon().value()},
                    {"camera_resets", camera_resets},
                    {"camera", pose_json(env.camera().pose())},
                    {"replay_episodes", replay.episodes()},
@@ -312,67 +202,11 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
 
   const auto frames_per_step =
       std::max<std::int64_t>(1, 1000 / std::max<std::int64_t>(1, spec.max_episode_steps));
-  const auto dynamics =
-      camera_dynamics(motor_size, options.max_camera_delta, s.sensor_every, options.limits);
 
-  // One update: world model, behaviour(s) on the imitation reward, discriminators, epsilon.
   wm::MetricsWindow window;
   const auto update = [&] {
-    auto batch = replay.sample(a.batch, a.length, sample_rng);
-    const auto expert_batch = expert.replay.sample(a.batch, a.length, expert_rng);
-    wm::SequenceBatch model_batch = batch;
-    if (s.expert_actions) {
-      // The expert's episodes train the model too (they carry actions).
-      auto cat = [](const torch::Tensor& x, const torch::Tensor& y) { return torch::cat({x, y}); };
-      model_batch.images = cat(batch.images, expert_batch.images);
-      model_batch.prev_actions = cat(batch.prev_actions, expert_batch.prev_actions);
-      model_batch.rewards = cat(batch.rewards, expert_batch.rewards);
-      model_batch.conditions = cat(batch.conditions, expert_batch.conditions);
-      model_batch.is_first = cat(batch.is_first, expert_batch.is_first);
-      model_batch.terminals = cat(batch.terminals, expert_batch.terminals);
-    }
-    wm::AgentMetrics m;
-    const auto post =
-        wm::update_world_model(agent.model(), agent.model_optimizer(), model_batch, m.model);
-    const auto start = post.narrow_batch(0, a.batch).flatten_time();
-    const auto cond = batch.conditions.flatten(0, 1);
-    const auto expert_x = expert_inputs(agent.model(), expert_batch, s.expert_actions, motor_size);
-    double imitation = 0, exploration = 0;
-    const wm::ImaginedReward reward = [&](const wm::Imagination& imag) {
-      const auto x = imagined_inputs(imag, s.expert_actions, motor_size);
-      return imitation_reward(l.discriminators, x, s.aggregate, l.epsilon.value(), &imitation,
-                              &exploration);
-    };
-    torch::Tensor policy_x;
-    const auto collect = [&](const wm::Imagination& imag) {
-      const auto x = imagined_inputs(imag, s.expert_actions, motor_size);
-      policy_x = x.reshape({-1, x.size(-1)});
-    };
-    {
-      Frozen frozen(*l.discriminators);
-      const bool moves = s.sensor_policy && l.joint;
-      m.behavior = agent.behavior().update(start, cond, moves ? dynamics : wm::ConditionStep{},
-                                           reward, collect);
-      if (l.sensor_learner) {
-        const auto sm = l.sensor_learner->update(start, cond, dynamics, reward);
-        window.add("sensor_actor_loss", sm.actor_loss);
-        window.add("sensor_imagined_return", sm.imagined_return);
-      }
-    }
-    const auto n = std::min<std::int64_t>({expert_x.size(0), policy_x.size(0), 1024});
-    const auto d =
-        l.discriminators->loss(subsample(expert_x, n), subsample(policy_x, n), s.gradient_penalty);
-    window.add("disc_grad_norm", l.disc_opt->step(d.total));
-    l.epsilon.update(d.accuracy);
-    wm::add_agent_metrics(window, m);
-    window.add("disc_loss", d.logistic);
-    window.add("disc_penalty", d.penalty);
-    window.add("disc_accuracy", d.accuracy);
-    window.add("expert_logit", d.expert_logit);
-    window.add("policy_logit", d.policy_logit);
-    window.add("imitation_reward", imitation);
-    window.add("exploration_reward", exploration);
-    window.add("epsilon", l.epsilon.value());
+    const auto batch = replay.sample(a.batch, a.length, sample_rng);
+    l.update(batch, expert.replay.sample(a.batch, a.length, expert_rng), window);
   };
 
   const auto evaluation = [&] {
