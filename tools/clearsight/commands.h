@@ -3,9 +3,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "clearsight/core/config.h"
 #include "clearsight/core/runtime.h"
 #include "clearsight/envs/render.h"
 
@@ -28,6 +31,21 @@ struct Context {
 
 /// Parses a --camera value "distance,azimuth,elevation"; throws ConfigError.
 envs::CameraPose parse_camera(const std::string& text);
+
+/// Where a training command writes: --out DIR, or --resume DIR with its recorded settings.
+struct RunChoice {
+  std::filesystem::path dir;
+  /// The recorded config section of a resumed run (empty for --out).
+  std::optional<config::Json> recorded;
+};
+
+/// Checks that exactly one of out and resume is given; for resume, that the directory holds
+/// config.json with section and a checkpoint (IoError/FormatError naming it; kind: "a wm").
+RunChoice choose_run(const std::string& out, const std::string& resume, const std::string& section,
+                     const std::string& kind);
+
+/// Prints a sweep directory's report.md and where it is; returns 0.
+int print_report(const std::string& out);
 
 /// Runs init_runtime with the global options (each command calls it before heavy work).
 void start_runtime(const GlobalOptions& global);

@@ -99,9 +99,7 @@ int run_bench(const GlobalOptions& global, const std::string& config_file,
   for (const auto& o : overrides) config::apply_override(raw, o);
   const auto cfg = config::from_json<il::BenchIlConfig>(raw, "bench_il");
   il::bench_il(cfg, out, report_only);
-  std::printf("%s", read_file(fs::path(out) / "report.md").c_str());
-  std::printf("\nreport: %s/report.md\n", out.c_str());
-  return 0;
+  return print_report(out);
 }
 
 }  // namespace

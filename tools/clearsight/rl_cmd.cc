@@ -33,22 +33,12 @@ struct TrainArgs {
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
-  CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
-              "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
+  const auto run = choose_run(a.out, a.resume, "rl", "an rl");
+  const fs::path run_dir = run.dir;
   rl::RlTrainConfig cfg;
-  fs::path run_dir;
-  if (!a.resume.empty()) {
-    run_dir = a.resume;
-    CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
-                "' is not an rl run directory (no config.json)");
-    cfg = config::from_json<rl::RlTrainConfig>(config::load_file(run_dir / "config.json")["rl"],
-                                               "rl");
-    CS_CHECK_AS(IoError,
-                fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
-                    fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
-                "--resume: '", a.resume, "' holds no checkpoint");
+  if (run.recorded) {
+    cfg = config::from_json<rl::RlTrainConfig>(*run.recorded, "rl");
   } else {
-    run_dir = a.out;
     config::Json raw = config::Json::object();
     if (!a.config_file.empty()) raw = config::load_file(a.config_file);
     raw["env"] = a.env;

@@ -31,19 +31,11 @@ struct TrainArgs {
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
-  CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
-              "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
+  const auto run = choose_run(a.out, a.resume, "sensor", "a sensor");
+  const fs::path& run_dir = run.dir;
   sensor::SensorTrainConfig cfg;
-  const fs::path run_dir = a.resume.empty() ? fs::path(a.out) : fs::path(a.resume);
-  if (!a.resume.empty()) {
-    CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
-                "' is not a sensor run directory (no config.json)");
-    cfg = config::from_json<sensor::SensorTrainConfig>(
-        config::load_file(run_dir / "config.json")["sensor"], "sensor");
-    CS_CHECK_AS(IoError,
-                fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
-                    fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
-                "--resume: '", a.resume, "' holds no checkpoint");
+  if (run.recorded) {
+    cfg = config::from_json<sensor::SensorTrainConfig>(*run.recorded, "sensor");
     if (a.steps != 100000) cfg.agent.steps = a.steps;
   } else {
     sensor::SensorTrainConfig base;
@@ -89,9 +81,7 @@ int run_bench(const GlobalOptions& global, const std::string& config_file,
   for (const auto& o : overrides) config::apply_override(raw, o);
   const auto cfg = config::from_json<sensor::BenchSensorConfig>(raw, "bench_sensor");
   sensor::bench_sensor(cfg, out, report_only);
-  std::printf("%s", read_file(fs::path(out) / "report.md").c_str());
-  std::printf("\nreport: %s/report.md\n", out.c_str());
-  return 0;
+  return print_report(out);
 }
 
 }  // namespace

@@ -31,19 +31,11 @@ struct TrainArgs {
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
-  CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
-              "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
+  const auto run = choose_run(a.out, a.resume, "wm", "a wm");
+  const fs::path& run_dir = run.dir;
   wm::WmTrainConfig cfg;
-  fs::path run_dir = a.resume.empty() ? fs::path(a.out) : fs::path(a.resume);
-  if (!a.resume.empty()) {
-    CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
-                "' is not a wm run directory (no config.json)");
-    cfg = config::from_json<wm::WmTrainConfig>(config::load_file(run_dir / "config.json")["wm"],
-                                               "wm");
-    CS_CHECK_AS(IoError,
-                fs::exists(run_dir / "checkpoint" / "trainer_state.json") ||
-                    fs::exists(run_dir / "checkpoint-old" / "trainer_state.json"),
-                "--resume: '", a.resume, "' holds no checkpoint");
+  if (run.recorded) {
+    cfg = config::from_json<wm::WmTrainConfig>(*run.recorded, "wm");
     if (a.steps != 100000) cfg.steps = a.steps;
   } else {
     config::Json raw = config::to_json(wm::wm_preset(a.preset));
