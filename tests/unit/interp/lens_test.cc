@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "clearsight/core/error.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/mm/trainer.h"
@@ -114,8 +116,11 @@ TEST(InterpLens, BatchPaddingDoesNotChangeTheReadout) {
         }
       }
       ASSERT_GE(match, 0);
+      // float32 sums over the vocabulary in another batch layout (1.07e-5 seen on a clean
+      // clone): 1e-4 relative to the KL, far below what a padding leak does (> 1e-2).
+      const double scale = std::max(1.0, together.kl.select(1, match).abs().max().item<double>());
       EXPECT_LT((alone.kl.select(1, j) - together.kl.select(1, match)).abs().max().item<double>(),
-                1e-5);
+                1e-4 * scale);
       EXPECT_LT(
           (alone.answer_probability.select(1, j) - together.answer_probability.select(1, match))
               .abs()
