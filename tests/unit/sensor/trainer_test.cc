@@ -111,8 +111,8 @@ TEST(SensorTrainer, MetricsCarryTheCameraAndItsGapToTheExpert) {
   }
   EXPECT_TRUE(train_row && eval_row);
   EXPECT_TRUE(fs::exists(dir / "run" / "videos" / "agent-vs-expert-00000080.gif"));
-  const auto path = nlohmann::json::parse(
-      read_file(dir / "run" / "videos" / "camera-path-00000080.json"));
+  const auto path =
+      nlohmann::json::parse(read_file(dir / "run" / "videos" / "camera-path-00000080.json"));
   EXPECT_EQ(path["expert"], nlohmann::json({3.0, 90.0, -45.0}));
   EXPECT_EQ(path["path"].size(), 20u);
   for (const auto& p : path["path"]) moved |= p != nlohmann::json({3.0, 60.0, -30.0});
