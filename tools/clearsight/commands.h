@@ -44,6 +44,15 @@ struct RunChoice {
 RunChoice choose_run(const std::string& out, const std::string& resume, const std::string& section,
                      const std::string& kind);
 
+/// Runs a sweep from its JSON config into an output directory (report_only: rebuild the report).
+using SweepRunner =
+    std::function<void(const config::Json& config, const std::string& out, bool report_only)>;
+
+/// Adds `clearsight NAME --config F --set k=v --out DIR [--report-only]`, which runs the sweep
+/// and prints its report.
+void add_sweep_command(Context& context, const std::string& name, const std::string& about,
+                       const std::string& config_hint, const SweepRunner& run);
+
 /// Prints a sweep directory's report.md and where it is; returns 0.
 int print_report(const std::string& out);
 

@@ -92,38 +92,15 @@ int run_imitate(const GlobalOptions& global, const ImitateArgs& a) {
   return 0;
 }
 
-int run_bench(const GlobalOptions& global, const std::string& config_file,
-              const std::vector<std::string>& overrides, const std::string& out, bool report_only) {
-  start_runtime(global);
-  config::Json raw = config_file.empty() ? config::Json::object() : config::load_file(config_file);
-  for (const auto& o : overrides) config::apply_override(raw, o);
-  const auto cfg = config::from_json<il::BenchIlConfig>(raw, "bench_il");
-  il::bench_il(cfg, out, report_only);
-  return print_report(out);
-}
-
 }  // namespace
 
 void add_imitate_command(Context& context) {
-  {
-    struct BenchArgs {
-      std::string config_file, out;
-      std::vector<std::string> overrides;
-      bool report_only = false;
-    };
-    auto b = std::make_shared<BenchArgs>();
-    auto* bench = context.app.add_subcommand(
-        "bench-il", "Imitation benchmark sweep: algorithms x demo noise x seeds, with a report");
-    bench->add_option("--config", b->config_file, "Sweep config (JSON, see configs/bench-il/)");
-    bench->add_option("--set", b->overrides, "Override key=value (seeds=[0], steps=20000...)");
-    bench->add_option("--out", b->out, "Sweep directory (re-run to continue)")->required();
-    bench->add_flag("--report-only", b->report_only, "Only rebuild the report from finished runs");
-    bench->callback([&context, b] {
-      context.action = [&context, b] {
-        return run_bench(context.global, b->config_file, b->overrides, b->out, b->report_only);
-      };
-    });
-  }
+  add_sweep_command(
+      context, "bench-il",
+      "Imitation benchmark sweep: algorithms x demo noise x seeds, with a report",
+      "configs/bench-il/", [](const config::Json& raw, const std::string& out, bool report_only) {
+        il::bench_il(config::from_json<il::BenchIlConfig>(raw, "bench_il"), out, report_only);
+      });
   auto a = std::make_shared<ImitateArgs>();
   auto* cmd = context.app.add_subcommand(
       "imitate", "Imitation from demonstrations: bc, gail or dida (resumable)");

@@ -1,6 +1,7 @@
 // The --out / --resume choice every resumable training command shares, and the report printout
 // of the benchmark sweeps.
 #include <cstdio>
+#include <memory>
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
@@ -31,6 +32,31 @@ RunChoice choose_run(const std::string& out, const std::string& resume, const st
               "--resume: '", resume, "' holds no checkpoint");
   choice.recorded = recorded.at(section);
   return choice;
+}
+
+void add_sweep_command(Context& context, const std::string& name, const std::string& about,
+                       const std::string& config_hint, const SweepRunner& run) {
+  struct SweepArgs {
+    std::string config_file, out;
+    std::vector<std::string> overrides;
+    bool report_only = false;
+  };
+  auto a = std::make_shared<SweepArgs>();
+  auto* cmd = context.app.add_subcommand(name, about);
+  cmd->add_option("--config", a->config_file, "Sweep config (JSON, see " + config_hint + ")");
+  cmd->add_option("--set", a->overrides, "Override key=value (seeds=[0], steps=20000...)");
+  cmd->add_option("--out", a->out, "Sweep directory (re-run to continue)")->required();
+  cmd->add_flag("--report-only", a->report_only, "Only rebuild the report from finished runs");
+  cmd->callback([&context, a, run] {
+    context.action = [&context, a, run] {
+      start_runtime(context.global);
+      config::Json raw =
+          a->config_file.empty() ? config::Json::object() : config::load_file(a->config_file);
+      for (const auto& o : a->overrides) config::apply_override(raw, o);
+      run(raw, a->out, a->report_only);
+      return print_report(a->out);
+    };
+  });
 }
 
 int print_report(const std::string& out) {

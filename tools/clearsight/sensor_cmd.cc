@@ -73,39 +73,16 @@ int run_train(const GlobalOptions& global, const TrainArgs& a) {
   return 0;
 }
 
-int run_bench(const GlobalOptions& global, const std::string& config_file,
-              const std::vector<std::string>& overrides, const std::string& out, bool report_only) {
-  start_runtime(global);
-  config::Json raw = config::Json::object();
-  if (!config_file.empty()) raw = config::load_file(config_file);
-  for (const auto& o : overrides) config::apply_override(raw, o);
-  const auto cfg = config::from_json<sensor::BenchSensorConfig>(raw, "bench_sensor");
-  sensor::bench_sensor(cfg, out, report_only);
-  return print_report(out);
-}
-
 }  // namespace
 
 void add_sensor_command(Context& context) {
-  {
-    struct BenchArgs {
-      std::string config_file, out;
-      std::vector<std::string> overrides;
-      bool report_only = false;
-    };
-    auto b = std::make_shared<BenchArgs>();
-    auto* bench = context.app.add_subcommand(
-        "bench-sensor", "SENSOR sweep: methods x viewpoint gaps x seeds, with a report");
-    bench->add_option("--config", b->config_file, "Sweep config (JSON, configs/bench-sensor/)");
-    bench->add_option("--set", b->overrides, "Override key=value (seeds=[0], steps=2000...)");
-    bench->add_option("--out", b->out, "Sweep directory (re-run to continue)")->required();
-    bench->add_flag("--report-only", b->report_only, "Only rebuild the report from finished runs");
-    bench->callback([&context, b] {
-      context.action = [&context, b] {
-        return run_bench(context.global, b->config_file, b->overrides, b->out, b->report_only);
-      };
-    });
-  }
+  add_sweep_command(
+      context, "bench-sensor", "SENSOR sweep: methods x viewpoint gaps x seeds, with a report",
+      "configs/bench-sensor/",
+      [](const config::Json& raw, const std::string& out, bool report_only) {
+        sensor::bench_sensor(config::from_json<sensor::BenchSensorConfig>(raw, "bench_sensor"), out,
+                             report_only);
+      });
   auto* group = context.app.add_subcommand(
       "sensor", "SENSOR: imitate a third-person expert from pixels with an active camera");
   group->require_subcommand(1);
