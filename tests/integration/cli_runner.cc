@@ -9,10 +9,15 @@
 namespace clearsight::testing {
 
 CliResult run_cli(const std::string& args, const TempDir& dir) {
+  return run_cli_stdin(args, "/dev/null", dir);
+}
+
+CliResult run_cli_stdin(const std::string& args, const std::string& stdin_file,
+                        const TempDir& dir) {
   const auto out = dir / "stdout.txt";
   const auto err = dir / "stderr.txt";
   const std::string command = std::string(CS_CLI_PATH) + " " + args + " >" + out.string() + " 2>" +
-                              err.string() + " </dev/null";
+                              err.string() + " <'" + stdin_file + "'";
   const int status = std::system(command.c_str());
   CliResult result;
   if (WIFEXITED(status)) {

@@ -18,4 +18,7 @@ struct CliResult {
 /// Runs `clearsight ARGS` with stdout/stderr captured in files under dir.
 CliResult run_cli(const std::string& args, const TempDir& dir);
 
+/// Runs `clearsight ARGS < stdin_file` the same way.
+CliResult run_cli_stdin(const std::string& args, const std::string& stdin_file, const TempDir& dir);
+
 }  // namespace clearsight::testing

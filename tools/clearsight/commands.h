@@ -63,6 +63,8 @@ void start_runtime(const GlobalOptions& global);
 void add_info_command(Context& context);
 /// `clearsight safetensors inspect`.
 void add_safetensors_command(Context& context);
+/// Adds `clearsight tokenize` (Hugging Face byte-level BPE tokenizers).
+void add_tokenize_command(Context& context);
 /// `clearsight env list|info|rollout|render`.
 void add_env_command(Context& context);
 /// `clearsight mm train|eval|ask|hooks|tasks|sample`.

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   cli::Context context{app, global, action};
   cli::add_info_command(context);
   cli::add_safetensors_command(context);
+  cli::add_tokenize_command(context);
   cli::add_env_command(context);
   cli::add_mm_command(context);
   cli::add_miner_command(context);
