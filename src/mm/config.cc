@@ -18,6 +18,11 @@ void ModelConfig::validate() const {
   CS_CHECK_AS(ConfigError,
               vocab_size > 0 && hidden_size > 0 && intermediate_size > 0 && num_hidden_layers > 0,
               "model config: sizes must be positive");
+  CS_CHECK_AS(ConfigError, num_attention_heads > 0 && num_key_value_heads > 0,
+              "model config: num_attention_heads (", num_attention_heads,
+              ") and num_key_value_heads (", num_key_value_heads, ") must be positive");
+  CS_CHECK_AS(ConfigError, rms_norm_eps > 0 && rope_theta > 0 && max_position_embeddings > 0,
+              "model config: rms_norm_eps, rope_theta and max_position_embeddings must be > 0");
   CS_CHECK_AS(ConfigError,
               hidden_size % num_attention_heads == 0 &&
                   num_attention_heads % num_key_value_heads == 0 &&

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "clearsight/core/error.h"
+#include "clearsight/mm/mrope.h"
 
 namespace clearsight::mm {
 
@@ -11,6 +12,13 @@ MultimodalModel::MultimodalModel(ModelConfig config) : config_(std::move(config)
   CS_CHECK_AS(ConfigError, !(config_.vision_config.enabled && config_.audio_config.enabled),
               "a model has a vision tower or an audio tower, not both (one projector)");
   const auto& c = config_;
+  CS_CHECK_AS(ConfigError, !(c.qwen2_vision.enabled && c.vision_config.enabled),
+              "a model has one vision tower (Qwen2-VL's or the built-in one)");
+  if (c.qwen2_vision.enabled) {
+    qwen2_vision = register_module("vision", Qwen2VisionTower(c.qwen2_vision));
+    projector = register_module("projector", Projector(c.qwen2_vision.embed_dim, c.hidden_size,
+                                                       c.qwen2_vision.spatial_merge_size));
+  }
   if (c.vision_config.enabled) {
     vision = register_module("vision", VisionTower(c.vision_config));
     projector = register_module("projector", Projector(c.vision_config.hidden_size, c.hidden_size,
@@ -39,8 +47,14 @@ MultimodalModel::MultimodalModel(ModelConfig config) : config_(std::move(config)
         "lm_head",
         torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.vocab_size).bias(false)));
   }
+  nn::RotaryOptions rotary;
+  rotary.float32_tables = c.hf_rotary;
+  rotary.mrope_section = c.mrope_section;
   rotary_ = std::make_unique<nn::Rotary>(c.hidden_size / c.num_attention_heads,
-                                         c.max_position_embeddings, c.rope_theta);
+                                         c.max_position_embeddings, c.rope_theta, rotary);
+  if (c.image_token_id >= 0) image_pad_id_ = c.image_token_id;
+  if (c.video_token_id >= 0) video_pad_id_ = c.video_token_id;
+  if (c.audio_token_id >= 0) audio_id_ = c.audio_token_id;
   // Small initial weights keep the residual stream tame in the tiny models.
   {
     torch::NoGradGuard no_grad;
@@ -83,6 +97,20 @@ torch::Tensor MultimodalModel::embed(const MmInputs& inputs) {
   const bool any_image = inputs.images.defined() && inputs.images.size(0) > 0;
   const bool any_video = inputs.videos.defined() && inputs.videos.size(0) > 0;
   const bool any_audio = inputs.audios.defined() && inputs.audios.size(0) > 0;
+  if (qwen2_vision) {
+    // Qwen2-VL: the processor's patches and grids (mm::process_images) feed the tower.
+    CS_CHECK_AS(
+        ConfigError, !any_image && !any_video,
+        "this Qwen2-VL model takes processed pixel_values / image_grid_thw, not raw images");
+    const auto tower = [&](const torch::Tensor& pixels, const torch::Tensor& grids) {
+      if (!pixels.defined() || pixels.size(0) == 0) return torch::Tensor();
+      return projector(qwen2_vision(pixels, grids));
+    };
+    splice(image_pad_id_, tower(inputs.pixel_values, inputs.image_grid_thw), "<|image_pad|>");
+    splice(video_pad_id_, tower(inputs.pixel_values_videos, inputs.video_grid_thw),
+           "<|video_pad|>");
+    return hook_embed(x);
+  }
   if (any_image || any_video) {
     CS_CHECK_AS(ConfigError, static_cast<bool>(vision), "this model has no vision tower");
   }
@@ -112,20 +140,49 @@ torch::Tensor MultimodalModel::decode(torch::Tensor x, const torch::Tensor& posi
   return config_.tie_word_embeddings ? torch::matmul(x, embed_tokens->weight.t()) : lm_head(x);
 }
 
+std::pair<torch::Tensor, torch::Tensor> MultimodalModel::positions(const MmInputs& inputs) const {
+  const auto& ids = inputs.input_ids;
+  const auto b = ids.size(0), l = ids.size(1);
+  torch::Tensor mask = inputs.attention_mask;
+  if (mask.defined()) {
+    CS_CHECK_AS(ShapeError, mask.sizes() == ids.sizes(), "attention_mask must match input_ids");
+    mask = mask.to(torch::kBool);
+  }
+  if (rotary_->multimodal()) {
+    MropeTokens t;
+    t.image_token_id = image_pad_id_;
+    t.video_token_id = video_pad_id_;
+    t.vision_start_token_id = config_.vision_start_token_id;
+    t.spatial_merge_size = config_.qwen2_vision.spatial_merge_size;
+    return mrope_positions(ids, mask, inputs.image_grid_thw, inputs.video_grid_thw, t);
+  }
+  torch::Tensor positions;
+  if (mask.defined()) {
+    positions = (mask.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
+  } else {
+    positions = torch::arange(l, torch::kInt64).unsqueeze(0).expand({b, l});
+  }
+  return {positions, torch::Tensor()};
+}
+
 torch::Tensor MultimodalModel::forward(const MmInputs& inputs, nn::KVCache* cache) {
   const auto x = embed(inputs);
   const auto b = x.size(0);
   const auto l = x.size(1);
   torch::Tensor mask = inputs.attention_mask;
-  torch::Tensor positions;
+  if (mask.defined()) mask = mask.to(torch::kBool);
   const std::int64_t past = cache ? cache->length : 0;
-  if (mask.defined()) {
-    CS_CHECK_AS(ShapeError, mask.sizes() == inputs.input_ids.sizes(),
-                "attention_mask must match input_ids");
-    mask = mask.to(torch::kBool);
-    positions = (mask.to(torch::kInt64).cumsum(1) - 1).clamp_min(0) + past;
+  torch::Tensor positions;
+  if (past > 0 && rotary_->multimodal()) {
+    // Decoding after an M-RoPE prompt: every axis at cache position + rope delta.
+    CS_CHECK_AS(ShapeError, cache->rope_deltas.defined(), "M-RoPE decoding needs rope deltas");
+    const auto step = torch::arange(past, past + l, torch::kInt64).unsqueeze(0) +
+                      cache->rope_deltas.to(torch::kCPU);
+    positions = step.unsqueeze(0).expand({3, b, l}).contiguous();
   } else {
-    positions = (torch::arange(l, torch::kInt64) + past).unsqueeze(0).expand({b, l});
+    auto [p, deltas] = this->positions(inputs);
+    positions = p + past;
+    if (cache && deltas.defined()) cache->rope_deltas = deltas;
   }
   auto logits = decode(x, positions.to(x.device()), mask, cache);
   if (cache) cache->length += l;
@@ -157,13 +214,16 @@ std::vector<std::vector<std::int64_t>> MultimodalModel::generate(
   inputs.input_ids = ids;
   inputs.attention_mask = mask;
   const auto x = embed(inputs);
-  auto positions = (mask.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
+  const auto [positions, deltas] = this->positions(inputs);
   nn::KVCache cache;
   auto logits = decode(x, positions, mask, &cache);
   cache.length = longest;
   std::vector<std::vector<std::int64_t>> out(b);
   std::vector<bool> done(b, false);
-  auto next_pos = positions.select(1, longest - 1) + 1;  // [B]
+  // Next position per row: one past the prompt's largest (over the M-RoPE axes too).
+  auto next_pos = (rotary_->multimodal() ? std::get<0>(positions.amax(0).max(1))
+                                         : positions.select(1, longest - 1)) +
+                  1;  // [B]
   for (int step = 0; step < options.max_new_tokens; ++step) {
     const auto next = logits.select(1, logits.size(1) - 1).argmax(-1);  // [B]
     bool all_done = true;
@@ -181,7 +241,9 @@ std::vector<std::vector<std::int64_t>> MultimodalModel::generate(
     mask = torch::cat({mask, torch::ones({b, 1}, torch::kBool)}, 1);
     const auto step_ids = next.unsqueeze(1);
     auto step_x = hook_embed(embed_tokens(step_ids));
-    logits = decode(step_x, next_pos.unsqueeze(1), mask, &cache);
+    auto step_pos = next_pos.unsqueeze(1);
+    if (rotary_->multimodal()) step_pos = step_pos.unsqueeze(0).expand({3, b, 1}).contiguous();
+    logits = decode(step_x, step_pos, mask, &cache);
     cache.length += 1;
     next_pos = next_pos + 1;
   }

@@ -19,8 +19,31 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   return (x32 * rms).to(x.scalar_type()) * weight;
 }
 
-Rotary::Rotary(std::int64_t head_dim, std::int64_t max_positions, double theta) {
+Rotary::Rotary(std::int64_t head_dim, std::int64_t max_positions, double theta,
+               RotaryOptions options)
+    : options_(std::move(options)) {
   CS_CHECK_AS(ConfigError, head_dim % 2 == 0, "rotary embeddings need an even head dimension");
+  if (!options_.mrope_section.empty()) {
+    std::int64_t total = 0;
+    for (const auto s : options_.mrope_section) {
+      CS_CHECK_AS(ConfigError, s >= 0, "mrope_section entries must be >= 0");
+      total += s;
+    }
+    CS_CHECK_AS(ConfigError, options_.mrope_section.size() == 3 && total * 2 == head_dim,
+                "mrope_section must have 3 entries summing to head_dim / 2 = ", head_dim / 2,
+                " (got a sum of ", total, ")");
+  }
+  if (options_.float32_tables) {
+    const auto inv_freq =
+        1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, torch::kInt64).to(torch::kFloat32) /
+                                    static_cast<double>(head_dim));
+    const auto t = torch::arange(max_positions, torch::kInt64).to(torch::kFloat32);
+    const auto freqs = torch::outer(t, inv_freq);
+    const auto emb = torch::cat({freqs, freqs}, -1);
+    cos_ = emb.cos();
+    sin_ = emb.sin();
+    return;
+  }
   const auto inv_freq =
       1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, torch::kFloat64) / head_dim);
   const auto t = torch::arange(max_positions, torch::kFloat64);
@@ -30,17 +53,36 @@ Rotary::Rotary(std::int64_t head_dim, std::int64_t max_positions, double theta) 
   sin_ = emb.sin().to(torch::kFloat32);
 }
 
-torch::Tensor Rotary::apply(const torch::Tensor& x, const torch::Tensor& positions) const {
-  CS_CHECK_AS(ShapeError, positions.max().item<std::int64_t>() < max_positions(), "position ",
-              positions.max().item<std::int64_t>(), " exceeds max_position_embeddings ",
-              max_positions());
-  const auto cos = cos_.to(x.device()).index({positions}).unsqueeze(1);  // [B, 1, L, D]
-  const auto sin = sin_.to(x.device()).index({positions}).unsqueeze(1);
+torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
   const auto half = x.size(-1) / 2;
   const auto x1 = x.narrow(-1, 0, half);
   const auto x2 = x.narrow(-1, half, half);
   const auto rotated = torch::cat({-x2, x1}, -1);
   return x * cos + rotated * sin;
+}
+
+torch::Tensor Rotary::apply(const torch::Tensor& x, const torch::Tensor& positions) const {
+  CS_CHECK_AS(ShapeError, positions.dim() == (multimodal() ? 3 : 2),
+              multimodal() ? "M-RoPE positions must be [3, B, L]" : "positions must be [B, L]");
+  CS_CHECK_AS(ShapeError, positions.max().item<std::int64_t>() < max_positions(), "position ",
+              positions.max().item<std::int64_t>(), " exceeds max_position_embeddings ",
+              max_positions());
+  auto cos = cos_.to(x.device()).index({positions});  // [B, L, D] or [3, B, L, D]
+  auto sin = sin_.to(x.device()).index({positions});
+  if (multimodal()) {
+    // Chunks of sizes mrope_section twice over the head dimension; chunk i takes axis i mod 3.
+    std::vector<torch::Tensor> c, s;
+    std::int64_t start = 0;
+    for (int i = 0; i < 6; ++i) {
+      const auto size = options_.mrope_section[static_cast<std::size_t>(i % 3)];
+      c.push_back(cos[i % 3].narrow(-1, start, size));
+      s.push_back(sin[i % 3].narrow(-1, start, size));
+      start += size;
+    }
+    cos = torch::cat(c, -1);
+    sin = torch::cat(s, -1);
+  }
+  return rotate(x, cos.unsqueeze(1).to(x.scalar_type()), sin.unsqueeze(1).to(x.scalar_type()));
 }
 
 AttentionImpl::AttentionImpl(const AttentionOptions& o) : options_(o) {
@@ -179,7 +221,7 @@ EncoderAttentionImpl::EncoderAttentionImpl(const EncoderOptions& o) : options_(o
   hook_z = register_module("hook_z", HookPoint());
 }
 
-torch::Tensor EncoderAttentionImpl::forward(const torch::Tensor& x) {
+torch::Tensor EncoderAttentionImpl::forward(const torch::Tensor& x, const EncoderContext& context) {
   const auto b = x.size(0);
   const auto l = x.size(1);
   const auto h = options_.heads;
@@ -195,13 +237,24 @@ torch::Tensor EncoderAttentionImpl::forward(const torch::Tensor& x) {
     k = k_proj(x).view({b, l, h, d}).transpose(1, 2);
     v = v_proj(x).view({b, l, h, d}).transpose(1, 2);
   }
-  const auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
+  if (context.cos.defined()) {
+    q = rotate(q, context.cos, context.sin);
+    k = rotate(k, context.cos, context.sin);
+  }
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d));
+  if (context.mask.defined()) {
+    scores =
+        scores.masked_fill(context.mask.logical_not(), -std::numeric_limits<float>::infinity());
+  }
   const auto pattern = hook_pattern(torch::softmax(scores, -1));
   const auto z = hook_z(torch::matmul(pattern, v)).transpose(1, 2).reshape({b, l, h * d});
   return options_.fused_qkv ? proj(z) : out_proj(z);
 }
 
-MlpImpl::MlpImpl(std::int64_t hidden, std::int64_t intermediate) {
+MlpImpl::MlpImpl(std::int64_t hidden, std::int64_t intermediate, const std::string& activation)
+    : quick_gelu_(activation == "quick_gelu") {
+  CS_CHECK_AS(ConfigError, activation == "gelu" || activation == "quick_gelu", "MLP activation '",
+              activation, "' is not supported (expected gelu or quick_gelu)");
   fc1 = register_module("fc1", torch::nn::Linear(hidden, intermediate));
   fc2 = register_module("fc2", torch::nn::Linear(intermediate, hidden));
   hook_pre = register_module("hook_pre", HookPoint());
@@ -209,7 +262,9 @@ MlpImpl::MlpImpl(std::int64_t hidden, std::int64_t intermediate) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return fc2(hook_post(torch::gelu(hook_pre(fc1(x)))));
+  const auto pre = hook_pre(fc1(x));
+  const auto act = quick_gelu_ ? pre * torch::sigmoid(1.702 * pre) : torch::gelu(pre);
+  return fc2(hook_post(act));
 }
 
 EncoderBlockImpl::EncoderBlockImpl(const EncoderOptions& o) {
@@ -221,14 +276,14 @@ EncoderBlockImpl::EncoderBlockImpl(const EncoderOptions& o) {
   hook_resid_mid = register_module("hook_resid_mid", HookPoint());
   ln2 = register_module("ln2",
                         torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden}).eps(o.eps)));
-  mlp = register_module("mlp", Mlp(o.hidden, o.intermediate));
+  mlp = register_module("mlp", Mlp(o.hidden, o.intermediate, o.activation));
   hook_mlp_out = register_module("hook_mlp_out", HookPoint());
   hook_resid_post = register_module("hook_resid_post", HookPoint());
 }
 
-torch::Tensor EncoderBlockImpl::forward(const torch::Tensor& x) {
+torch::Tensor EncoderBlockImpl::forward(const torch::Tensor& x, const EncoderContext& context) {
   auto resid = hook_resid_pre(x);
-  resid = hook_resid_mid(resid + hook_attn_out(attn(ln1(resid))));
+  resid = hook_resid_mid(resid + hook_attn_out(attn(ln1(resid), context)));
   return hook_resid_post(resid + hook_mlp_out(mlp(ln2(resid))));
 }
 

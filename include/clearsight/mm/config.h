@@ -3,8 +3,10 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "clearsight/core/config.h"
+#include "clearsight/mm/qwen2_vision.h"
 
 namespace clearsight::mm {
 
@@ -113,6 +115,20 @@ struct ModelConfig {
   }
   /// Throws ConfigError on inconsistent sizes.
   void validate() const;
+
+  // Set when the model comes from a Hugging Face checkpoint (mm::load_hf_config); not part of
+  // ClearSight's own config.json.
+  /// Qwen2-VL's vision tower (replaces vision_config).
+  Qwen2VisionConfig qwen2_vision;
+  /// M-RoPE sections (Qwen2-VL); empty = 1-D rotary positions.
+  std::vector<std::int64_t> mrope_section;
+  /// Rotary tables in float32 as Hugging Face computes them.
+  bool hf_rotary = false;
+  /// Token ids of the media pads and vision start (-1: the built-in tokenizer's).
+  std::int64_t image_token_id = -1, video_token_id = -1, vision_start_token_id = -1,
+               audio_token_id = -1;
+  /// Where the checkpoint came from ("" for ClearSight's own models).
+  std::string hf_source;
 };
 
 /// Reads and validates a config.json.

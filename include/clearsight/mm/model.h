@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "clearsight/mm/config.h"
+#include "clearsight/mm/qwen2_vision.h"
 #include "clearsight/mm/tokenizer.h"
 #include "clearsight/mm/towers.h"
 #include "clearsight/nn/hooked_module.h"
@@ -30,6 +31,10 @@ struct MmInputs {
   torch::Tensor videos;
   /// [Na, max_samples] float32 (shorter clips zero-padded).
   torch::Tensor audios;
+  /// Processed Qwen2-VL inputs (Hugging Face checkpoints): patches [N, patch_dim] of all images
+  /// and their grids [Ni, 3] (t, h, w); the same for videos.
+  torch::Tensor pixel_values, image_grid_thw;
+  torch::Tensor pixel_values_videos, video_grid_thw;
 };
 
 /// Greedy decoding settings.
@@ -61,9 +66,14 @@ class MultimodalModel : public nn::HookedModule {
   /// Number of LM MLP neurons per layer (intermediate_size).
   std::int64_t neurons_per_layer() const { return config_.intermediate_size; }
 
+  /// Position ids of a batch: [B, L], or [3, B, L] for M-RoPE (with its rope deltas [B, 1]).
+  std::pair<torch::Tensor, torch::Tensor> positions(const MmInputs& inputs) const;
+
   torch::nn::Embedding embed_tokens{nullptr};
   nn::HookPoint hook_embed{nullptr};
   VisionTower vision{nullptr};
+  /// Qwen2-VL's vision tower (Hugging Face checkpoints), registered as "vision".
+  Qwen2VisionTower qwen2_vision{nullptr};
   AudioTower audio{nullptr};
   Projector projector{nullptr};
   torch::nn::ModuleList blocks{nullptr};

@@ -1,0 +1,36 @@
+// Hugging Face checkpoint folders (config.json, model.safetensors or a sharded index) of the
+// architectures ClearSight implements exactly: Qwen2-VL (model_type qwen2_vl). The hub's weight
+// names and the newer model.language_model.* / model.visual.* names both load.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "clearsight/mm/config.h"
+#include "clearsight/mm/model.h"
+
+namespace clearsight::mm {
+
+/// Whether dir/config.json names a Hugging Face architecture (model_type qwen2_vl or
+/// qwen2_audio) rather than ClearSight's own model.
+bool is_hf_checkpoint(const std::filesystem::path& dir);
+
+/// Reads a Hugging Face config.json (flat or nested text_config layout); throws ConfigError
+/// naming the field for missing, mistyped or out-of-range values, and for an unknown model_type.
+ModelConfig load_hf_config(const std::filesystem::path& path);
+
+/// How a checkpoint is loaded.
+struct HfLoadOptions {
+  /// Compute dtype of the weights (float32, bfloat16, float16).
+  torch::Dtype dtype = torch::kFloat32;
+};
+
+/// Loads config.json and the weights of dir. Throws IoError (missing files), FormatError
+/// (unknown, missing or non-finite tensors, naming file and tensor), ShapeError (shape mismatch).
+std::shared_ptr<MultimodalModel> load_hf_model(const std::filesystem::path& dir,
+                                               const HfLoadOptions& options = {});
+
+}  // namespace clearsight::mm

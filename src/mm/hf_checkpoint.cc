@@ -1,0 +1,279 @@
+#include "clearsight/mm/hf_checkpoint.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "clearsight/core/atomic_file.h"
+#include "clearsight/core/error.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/core/strings.h"
+
+namespace clearsight::mm {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+Json read_json(const fs::path& path, const std::string& what) {
+  CS_CHECK_AS(IoError, fs::is_regular_file(path), path.string(), ": no such file (expected ", what,
+              ")");
+  try {
+    return Json::parse(read_file(path));
+  } catch (const Json::exception& e) {
+    CS_THROW(FormatError, path.string(), ": not valid JSON (", what, "): ", e.what());
+  }
+}
+
+// Typed reads of config fields with the field's path in every error.
+class Fields {
+ public:
+  Fields(const Json& j, std::string prefix, std::string source)
+      : j_(j), prefix_(std::move(prefix)), source_(std::move(source)) {}
+
+  bool has(const std::string& key) const { return j_.contains(key) && !j_[key].is_null(); }
+
+  std::int64_t integer(const std::string& key, std::optional<std::int64_t> fallback,
+                       std::int64_t min = 1) const {
+    if (!has(key)) {
+      CS_CHECK_AS(ConfigError, fallback.has_value(), source_, ": ", prefix_, key,
+                  " is missing (required)");
+      return *fallback;
+    }
+    CS_CHECK_AS(ConfigError, j_[key].is_number_integer(), source_, ": ", prefix_, key,
+                " must be an integer, got ", j_[key].dump());
+    const auto v = j_[key].get<std::int64_t>();
+    CS_CHECK_AS(ConfigError, v >= min, source_, ": ", prefix_, key, " must be >= ", min, ", got ",
+                v);
+    return v;
+  }
+
+  double number(const std::string& key, std::optional<double> fallback) const {
+    if (!has(key)) {
+      CS_CHECK_AS(ConfigError, fallback.has_value(), source_, ": ", prefix_, key,
+                  " is missing (required)");
+      return *fallback;
+    }
+    CS_CHECK_AS(ConfigError, j_[key].is_number(), source_, ": ", prefix_, key,
+                " must be a number, got ", j_[key].dump());
+    const auto v = j_[key].get<double>();
+    CS_CHECK_AS(ConfigError, std::isfinite(v) && v > 0, source_, ": ", prefix_, key,
+                " must be a positive number, got ", j_[key].dump());
+    return v;
+  }
+
+  bool boolean(const std::string& key, bool fallback) const {
+    if (!has(key)) return fallback;
+    CS_CHECK_AS(ConfigError, j_[key].is_boolean(), source_, ": ", prefix_, key,
+                " must be true or false, got ", j_[key].dump());
+    return j_[key].get<bool>();
+  }
+
+  std::string text(const std::string& key, const std::string& fallback) const {
+    if (!has(key)) return fallback;
+    CS_CHECK_AS(ConfigError, j_[key].is_string(), source_, ": ", prefix_, key,
+                " must be a string, got ", j_[key].dump());
+    return j_[key].get<std::string>();
+  }
+
+ private:
+  const Json& j_;
+  std::string prefix_, source_;
+};
+
+// The hub name and the newer transformers name of one of our parameters.
+std::pair<std::string, std::string> hf_names(const std::string& name, const ModelConfig& config) {
+  ModelConfig naming = config;
+  naming.vision_config.enabled = config.qwen2_vision.enabled;
+  const std::string hub = to_hf_name(name, naming);
+  std::string newer = hub;
+  if (hub.rfind("model.", 0) == 0) {
+    newer = "model.language_model." + hub.substr(6);
+  } else if (hub.rfind("visual.", 0) == 0) {
+    newer = "model." + hub;
+  }
+  return {hub, newer};
+}
+
+}  // namespace
+
+bool is_hf_checkpoint(const fs::path& dir) {
+  const auto path = dir / "config.json";
+  if (!fs::is_regular_file(path)) return false;
+  try {
+    const auto j = Json::parse(read_file(path));
+    const auto type = j.value("model_type", std::string());
+    return type == "qwen2_vl" || type == "qwen2_audio";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+ModelConfig load_hf_config(const fs::path& path) {
+  const Json root = read_json(path, "a Hugging Face config.json");
+  const std::string source = path.string();
+  CS_CHECK_AS(ConfigError, root.is_object(), source, ": must be a JSON object");
+  const std::string type = root.value("model_type", std::string());
+  CS_CHECK_AS(ConfigError, type == "qwen2_vl", source, ": model_type '", type,
+              "' is not supported (expected qwen2_vl; qwen2_audio is not implemented yet)");
+  // Text fields: text_config (transformers >= 4.5x layout) over the flat top-level keys.
+  Json text = root;
+  if (root.contains("text_config") && root["text_config"].is_object()) {
+    for (const auto& [k, v] : root["text_config"].items()) text[k] = v;
+  }
+  const Fields t(text, "", source);
+  ModelConfig c;
+  c.model_type = type;
+  c.hf_source = source;
+  c.vocab_size = t.integer("vocab_size", std::nullopt);
+  c.hidden_size = t.integer("hidden_size", std::nullopt);
+  c.intermediate_size = t.integer("intermediate_size", std::nullopt);
+  c.num_hidden_layers = t.integer("num_hidden_layers", std::nullopt);
+  c.num_attention_heads = t.integer("num_attention_heads", std::nullopt);
+  c.num_key_value_heads = t.integer("num_key_value_heads", c.num_attention_heads);
+  c.max_position_embeddings = t.integer("max_position_embeddings", 32768);
+  c.rms_norm_eps = t.number("rms_norm_eps", 1e-6);
+  c.tie_word_embeddings = t.boolean("tie_word_embeddings", false);
+  CS_CHECK_AS(ConfigError, t.text("hidden_act", "silu") == "silu", source,
+              ": hidden_act must be silu for a Qwen2 decoder");
+  // rope_scaling (transformers 4.x) or rope_parameters (5.x) carry mrope_section.
+  Json rope = Json::object();
+  for (const char* key : {"rope_scaling", "rope_parameters"}) {
+    if (text.contains(key) && text[key].is_object()) rope = text[key];
+  }
+  c.rope_theta = Fields(rope, "rope_parameters.", source).has("rope_theta")
+                     ? Fields(rope, "rope_parameters.", source).number("rope_theta", 1e6)
+                     : t.number("rope_theta", 1e6);
+  CS_CHECK_AS(ConfigError, rope.contains("mrope_section") && rope["mrope_section"].is_array(),
+              source, ": rope_scaling.mrope_section is missing (Qwen2-VL needs M-RoPE sections)");
+  for (const auto& v : rope["mrope_section"]) {
+    CS_CHECK_AS(ConfigError, v.is_number_integer() && v.get<std::int64_t>() >= 0, source,
+                ": rope_scaling.mrope_section entries must be non-negative integers");
+    c.mrope_section.push_back(v.get<std::int64_t>());
+  }
+  std::int64_t sum = 0;
+  for (const auto v : c.mrope_section) sum += v;
+  CS_CHECK_AS(ConfigError,
+              c.hidden_size % c.num_attention_heads == 0 && c.mrope_section.size() == 3 &&
+                  sum * 2 == c.hidden_size / c.num_attention_heads,
+              source, ": rope_scaling.mrope_section must be 3 sizes summing to head_dim / 2 = ",
+              c.hidden_size / std::max<std::int64_t>(1, c.num_attention_heads) / 2);
+  c.hf_rotary = true;
+  const Fields top(root, "", source);
+  c.image_token_id = top.integer("image_token_id", 151655, 0);
+  c.video_token_id = top.integer("video_token_id", 151656, 0);
+  c.vision_start_token_id = top.integer("vision_start_token_id", 151652, 0);
+  for (const auto id : {c.image_token_id, c.video_token_id, c.vision_start_token_id}) {
+    CS_CHECK_AS(ConfigError, id < c.vocab_size, source, ": token id ", id,
+                " is outside vocab_size ", c.vocab_size);
+  }
+
+  CS_CHECK_AS(ConfigError, root.contains("vision_config") && root["vision_config"].is_object(),
+              source, ": vision_config is missing (a qwen2_vl checkpoint has a vision tower)");
+  const Fields v(root["vision_config"], "vision_config.", source);
+  auto& q = c.qwen2_vision;
+  q.enabled = true;
+  q.depth = v.integer("depth", 32);
+  q.embed_dim = v.integer("embed_dim", 1280);
+  q.num_heads = v.integer("num_heads", 16);
+  q.mlp_ratio = v.number("mlp_ratio", 4.0);
+  q.in_channels = v.integer("in_channels", v.integer("in_chans", 3));
+  q.patch_size = v.integer("patch_size", v.integer("spatial_patch_size", 14));
+  q.spatial_merge_size = v.integer("spatial_merge_size", 2);
+  q.temporal_patch_size = v.integer("temporal_patch_size", 2);
+  q.hidden_act = v.text("hidden_act", "quick_gelu");
+  const auto merger_out = v.integer("hidden_size", c.hidden_size);
+  CS_CHECK_AS(ConfigError, merger_out == c.hidden_size, source, ": vision_config.hidden_size (",
+              merger_out, ") must equal the language model's hidden_size (", c.hidden_size, ")");
+  try {
+    q.validate();
+    c.validate();
+  } catch (const ConfigError& e) {
+    CS_THROW(ConfigError, source, ": ", e.what());
+  }
+  return c;
+}
+
+std::shared_ptr<MultimodalModel> load_hf_model(const fs::path& dir, const HfLoadOptions& options) {
+  CS_CHECK_AS(IoError, fs::is_directory(dir), "model folder '", dir.string(), "' does not exist");
+  const auto config = load_hf_config(dir / "config.json");
+  // Which file holds each tensor: one model.safetensors or a sharded index.
+  std::map<std::string, fs::path> where;
+  std::map<fs::path, safetensors::File> files;
+  const auto single = dir / "model.safetensors";
+  const auto index = dir / "model.safetensors.index.json";
+  if (fs::is_regular_file(index)) {
+    const auto j = read_json(index, "a safetensors index with a weight_map");
+    CS_CHECK_AS(FormatError, j.contains("weight_map") && j["weight_map"].is_object(),
+                index.string(), ": no weight_map object");
+    for (const auto& [name, file] : j["weight_map"].items()) {
+      CS_CHECK_AS(FormatError, file.is_string(), index.string(), ": weight_map['", name,
+                  "'] must be a file name");
+      where[name] = dir / file.get<std::string>();
+    }
+  } else {
+    CS_CHECK_AS(IoError, fs::is_regular_file(single), dir.string(),
+                ": neither model.safetensors nor model.safetensors.index.json exists");
+    files.emplace(single, safetensors::File::open(single));
+    for (const auto& name : files.at(single).names()) where[name] = single;
+  }
+  const auto file_of = [&](const fs::path& path) -> const safetensors::File& {
+    auto it = files.find(path);
+    if (it == files.end()) {
+      CS_CHECK_AS(IoError, fs::is_regular_file(path), path.string(),
+                  ": shard named in model.safetensors.index.json does not exist");
+      it = files.emplace(path, safetensors::File::open(path)).first;
+    }
+    return it->second;
+  };
+
+  torch::manual_seed(0);
+  auto model = std::make_shared<MultimodalModel>(config);
+  // The layout is decided once: the hub's names or the newer ones.
+  const bool newer = !where.count("model.embed_tokens.weight") &&
+                     where.count("model.language_model.embed_tokens.weight");
+  std::set<std::string> used;
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    const auto [hub, next] = hf_names(p.key(), config);
+    const std::string& name = newer ? next : hub;
+    const auto it = where.find(name);
+    CS_CHECK_AS(FormatError, it != where.end(), dir.string(), ": the weights lack tensor '", name,
+                "' (config.json and weights disagree?)");
+    used.insert(name);
+    const auto& file = file_of(it->second);
+    CS_CHECK_AS(FormatError, file.contains(name), it->second.string(), " lacks tensor '", name,
+                "' that the index places there");
+    auto shape = p.value().sizes().vec();
+    if (p.key() == "vision.patch_embed.weight") {
+      const auto& v = config.qwen2_vision;
+      shape = {v.embed_dim, v.in_channels, v.temporal_patch_size, v.patch_size, v.patch_size};
+    }
+    torch::Tensor value;
+    try {
+      value = file.get(name, shape, /*copy=*/false);
+    } catch (const ShapeError& e) {
+      CS_THROW(ShapeError, it->second.string(), ": ", e.what());
+    }
+    CS_CHECK_AS(FormatError, value.is_floating_point(), it->second.string(), ": tensor '", name,
+                "' must be floating point");
+    value = value.to(torch::kFloat32);
+    CS_CHECK_AS(NumericError, torch::isfinite(value).all().item<bool>(), it->second.string(),
+                ": tensor '", name, "' contains NaN or infinite values");
+    p.value().copy_(value.reshape(p.value().sizes()));
+  }
+  std::vector<std::string> extra;
+  for (const auto& [name, file] : where) {
+    if (used.count(name)) continue;
+    if (config.tie_word_embeddings && name == "lm_head.weight") continue;  // tied copy
+    extra.push_back(name);
+  }
+  CS_CHECK_AS(FormatError, extra.empty(), dir.string(), ": the weights have tensors this ",
+              config.model_type, " config does not use: ", join(extra, ", "));
+  if (options.dtype != torch::kFloat32) model->to(options.dtype);
+  model->eval();
+  return model;
+}
+
+}  // namespace clearsight::mm
