@@ -11,6 +11,7 @@
 #include "clearsight/core/paths.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/mm/data.h"
+#include "clearsight/mm/hf_checkpoint.h"
 #include "clearsight/mm/presets.h"
 #include "clearsight/mm/trainer.h"
 #include "commands.h"
@@ -246,21 +247,43 @@ void add_mm_command(Context& context) {
       [&context, q] { context.action = [&context, q] { return run_ask(context.global, *q); }; });
 
   auto* hooks = group->add_subcommand("hooks", "List a model's hook points");
-  auto hooks_model = std::make_shared<std::string>("cs-tiny-vl");
-  hooks->add_option("MODEL", *hooks_model, "Preset, built-in model or directory")
-      ->default_val(*hooks_model);
-  hooks->callback([&context, hooks_model] {
-    context.action = [&context, hooks_model] {
+  struct HooksArgs {
+    std::string model = "cs-tiny-vl";
+    std::string model_option;
+    bool json = false;
+  };
+  auto h = std::make_shared<HooksArgs>();
+  hooks->add_option("MODEL", h->model, "Preset, built-in model or directory")
+      ->default_val(h->model);
+  hooks->add_option("--model", h->model_option,
+                    "Same as MODEL: a preset, built-in model, ClearSight model directory or "
+                    "Hugging Face folder (qwen2_vl)");
+  hooks->add_flag("--json", h->json, "One JSON document: model, hooks with their shapes' roles");
+  hooks->callback([&context, h] {
+    context.action = [&context, h] {
       start_runtime(context.global);
+      const std::string name = h->model_option.empty() ? h->model : h->model_option;
       std::shared_ptr<mm::MultimodalModel> model;
       const auto presets = mm::preset_names();
-      if (std::find(presets.begin(), presets.end(), *hooks_model) != presets.end() &&
-          !std::filesystem::exists(assets_dir() / "models" / *hooks_model)) {
-        model = std::make_shared<mm::MultimodalModel>(mm::preset_config(*hooks_model, 64));
+      if (std::find(presets.begin(), presets.end(), name) != presets.end() &&
+          !std::filesystem::exists(assets_dir() / "models" / name)) {
+        model = std::make_shared<mm::MultimodalModel>(mm::preset_config(name, 64));
+      } else if (mm::is_hf_checkpoint(name)) {
+        model = mm::load_hf_model(name);
       } else {
-        model = mm::load_model_with_tokenizer(*hooks_model).model;
+        model = mm::load_model_with_tokenizer(name).model;
       }
-      for (const auto& name : model->hook_names()) std::printf("%s\n", name.c_str());
+      if (h->json) {
+        const auto& c = model->config();
+        json out = {{"model", name},
+                    {"model_type", c.model_type},
+                    {"layers", c.num_hidden_layers},
+                    {"neurons_per_layer", model->neurons_per_layer()},
+                    {"hooks", model->hook_names()}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+      }
+      for (const auto& hook : model->hook_names()) std::printf("%s\n", hook.c_str());
       return 0;
     };
   });
