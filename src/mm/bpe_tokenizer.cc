@@ -524,6 +524,10 @@ const std::string& BpeTokenizer::token(std::int64_t id) const {
   return impl_->tokens[static_cast<std::size_t>(id)];
 }
 
+bool BpeTokenizer::has_id(std::int64_t id) const {
+  return id >= 0 && id < size() && impl_->present[static_cast<std::size_t>(id)];
+}
+
 std::int64_t BpeTokenizer::size() const { return static_cast<std::int64_t>(impl_->tokens.size()); }
 
 const std::vector<AddedToken>& BpeTokenizer::added_tokens() const { return impl_->added; }

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "clearsight/core/atomic_file.h"
@@ -274,6 +276,140 @@ std::shared_ptr<MultimodalModel> load_hf_model(const fs::path& dir, const HfLoad
   if (options.dtype != torch::kFloat32) model->to(options.dtype);
   model->eval();
   return model;
+}
+
+ModelConfig qwen2_vl_shape(const std::string& name) {
+  ModelConfig c;
+  c.model_type = "qwen2_vl";
+  c.vocab_size = 151936;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 1e6;
+  c.hf_rotary = true;
+  c.image_token_id = 151655;
+  c.video_token_id = 151656;
+  c.vision_start_token_id = 151652;
+  auto& v = c.qwen2_vision;
+  v.enabled = true;
+  if (name == "tiny") {
+    c.hidden_size = 64;
+    c.intermediate_size = 128;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.max_position_embeddings = 4096;
+    c.tie_word_embeddings = true;
+    c.mrope_section = {2, 3, 3};
+    v.depth = 2;
+    v.embed_dim = 32;
+    v.num_heads = 4;
+  } else if (name == "2b") {
+    c.hidden_size = 1536;
+    c.intermediate_size = 8960;
+    c.num_hidden_layers = 28;
+    c.num_attention_heads = 12;
+    c.num_key_value_heads = 2;
+    c.max_position_embeddings = 32768;
+    c.tie_word_embeddings = true;
+    c.mrope_section = {16, 24, 24};
+    v.depth = 32;
+    v.embed_dim = 1280;
+    v.num_heads = 16;
+  } else {
+    CS_THROW(UnknownNameError, "unknown Qwen2-VL shape '", name, "' (expected tiny or 2b)");
+  }
+  c.validate();
+  return c;
+}
+
+void save_hf_checkpoint(const MultimodalModel& model, const fs::path& dir, torch::Dtype dtype) {
+  const auto& c = model.config();
+  CS_CHECK_AS(ConfigError, c.model_type == "qwen2_vl" && c.qwen2_vision.enabled,
+              "save_hf_checkpoint writes qwen2_vl models only");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  CS_CHECK_AS(IoError, !ec, "cannot create '", dir.string(), "': ", ec.message());
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  for (const auto& p : model.named_parameters()) {
+    auto value = p.value().detach().to(dtype);
+    if (p.key() == "vision.patch_embed.weight") {
+      const auto& v = c.qwen2_vision;
+      value = value.reshape(
+          {v.embed_dim, v.in_channels, v.temporal_patch_size, v.patch_size, v.patch_size});
+    }
+    tensors.emplace_back(hf_names(p.key(), c).first, value.contiguous());
+  }
+  safetensors::save(dir / "model.safetensors", tensors, {{"format", "pt"}});
+  const auto& v = c.qwen2_vision;
+  const Json text = {{"vocab_size", c.vocab_size},
+                     {"hidden_size", c.hidden_size},
+                     {"intermediate_size", c.intermediate_size},
+                     {"num_hidden_layers", c.num_hidden_layers},
+                     {"num_attention_heads", c.num_attention_heads},
+                     {"num_key_value_heads", c.num_key_value_heads},
+                     {"max_position_embeddings", c.max_position_embeddings},
+                     {"rms_norm_eps", c.rms_norm_eps},
+                     {"rope_theta", c.rope_theta},
+                     {"hidden_act", "silu"},
+                     {"tie_word_embeddings", c.tie_word_embeddings},
+                     {"rope_scaling", {{"type", "mrope"}, {"mrope_section", c.mrope_section}}}};
+  Json config = text;
+  config["architectures"] = {"Qwen2VLForConditionalGeneration"};
+  config["model_type"] = "qwen2_vl";
+  config["torch_dtype"] = dtype == torch::kBFloat16  ? "bfloat16"
+                          : dtype == torch::kFloat16 ? "float16"
+                                                     : "float32";
+  config["image_token_id"] = c.image_token_id;
+  config["video_token_id"] = c.video_token_id;
+  config["vision_start_token_id"] = c.vision_start_token_id;
+  config["vision_end_token_id"] = c.vision_start_token_id + 1;
+  config["vision_token_id"] = c.image_token_id - 1;
+  config["bos_token_id"] = 151643;
+  config["eos_token_id"] = 151645;
+  config["vision_config"] = {{"depth", v.depth},
+                             {"embed_dim", v.embed_dim},
+                             {"hidden_size", c.hidden_size},
+                             {"hidden_act", v.hidden_act},
+                             {"mlp_ratio", v.mlp_ratio},
+                             {"num_heads", v.num_heads},
+                             {"in_chans", v.in_channels},
+                             {"patch_size", v.patch_size},
+                             {"spatial_merge_size", v.spatial_merge_size},
+                             {"temporal_patch_size", v.temporal_patch_size}};
+  atomic_write(dir / "config.json", config.dump(2) + "\n");
+}
+
+void write_random_qwen2_vl(const std::string& shape, const fs::path& tokenizer_json,
+                           const fs::path& out, torch::Dtype dtype, std::uint64_t seed) {
+  CS_CHECK_AS(IoError, fs::is_regular_file(tokenizer_json), tokenizer_json.string(),
+              ": no such file (expected Qwen's tokenizer.json)");
+  CS_CHECK_AS(IoError, !fs::exists(out / "config.json"), (out / "config.json").string(),
+              " exists already; choose an empty folder");
+  const auto config = qwen2_vl_shape(shape);
+  torch::manual_seed(seed);
+  const MultimodalModel model(config);
+  save_hf_checkpoint(model, out, dtype);
+  fs::copy_file(tokenizer_json, out / "tokenizer.json", fs::copy_options::overwrite_existing);
+  const auto tokenizer_config = tokenizer_json.parent_path() / "tokenizer_config.json";
+  if (fs::is_regular_file(tokenizer_config)) {
+    fs::copy_file(tokenizer_config, out / "tokenizer_config.json",
+                  fs::copy_options::overwrite_existing);
+  }
+  const Json preprocessor = {{"processor_class", "Qwen2VLProcessor"},
+                             {"image_processor_type", "Qwen2VLImageProcessor"},
+                             {"do_resize", true},
+                             {"resample", 3},
+                             {"do_rescale", true},
+                             {"rescale_factor", 1.0 / 255.0},
+                             {"do_normalize", true},
+                             {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
+                             {"image_std", {0.26862954, 0.26130258, 0.27577711}},
+                             {"do_convert_rgb", true},
+                             {"min_pixels", 3136},
+                             {"max_pixels", 12845056},
+                             {"patch_size", config.qwen2_vision.patch_size},
+                             {"temporal_patch_size", config.qwen2_vision.temporal_patch_size},
+                             {"merge_size", config.qwen2_vision.spatial_merge_size}};
+  atomic_write(out / "preprocessor_config.json", preprocessor.dump(2) + "\n");
 }
 
 }  // namespace clearsight::mm

@@ -2,6 +2,7 @@
 // synthetic task suite.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 
 #include "clearsight/core/audio.h"
@@ -13,6 +14,7 @@
 #include "clearsight/mm/data.h"
 #include "clearsight/mm/hf_checkpoint.h"
 #include "clearsight/mm/presets.h"
+#include "clearsight/mm/qwen2_chat.h"
 #include "clearsight/mm/trainer.h"
 #include "commands.h"
 
@@ -122,10 +124,68 @@ struct AskArgs {
   std::string audio;
   std::string question;
   int max_new_tokens = 16;
+  std::string dtype = "float32";
+  bool json = false;
 };
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "f32") return torch::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
+  if (name == "float16" || name == "f16") return torch::kFloat16;
+  CS_THROW(UnknownNameError, "unknown dtype '", name, "' (expected float32, bfloat16, float16)");
+}
+
+torch::Tensor rgb_tensor(const RgbImage& image) {
+  return torch::from_blob(const_cast<std::uint8_t*>(image.pixels.data()),
+                          {image.height, image.width, 3}, torch::kUInt8)
+      .clone();
+}
+
+// `mm ask` on a Hugging Face Qwen2-VL folder.
+int run_ask_hf(const AskArgs& a) {
+  CS_CHECK_AS(ConfigError, a.audio.empty(), "'", a.model,
+              "' is a Qwen2-VL folder; it cannot take --audio");
+  mm::HfLoadOptions options;
+  options.dtype = parse_dtype(a.dtype);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto bundle = mm::load_qwen2_vl(a.model, options);
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<torch::Tensor> images, videos;
+  if (!a.image.empty()) images.push_back(rgb_tensor(read_png(a.image)));
+  if (!a.video.empty()) {
+    std::vector<torch::Tensor> frames;
+    for (const auto& path : a.video) frames.push_back(rgb_tensor(read_png(path)));
+    videos.push_back(torch::stack(frames));
+  }
+  torch::NoGradGuard no_grad;
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto answer = mm::qwen2_vl_ask(bundle, a.question, images, videos, a.max_new_tokens);
+  const double answer_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  if (a.json) {
+    json out = {{"model", a.model},
+                {"answer", answer.text},
+                {"ids", answer.ids},
+                {"prompt_tokens", answer.prompt_tokens},
+                {"unknown_ids", answer.unknown_ids},
+                {"load_s", load_s},
+                {"answer_s", answer_s}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s\n", answer.text.c_str());
+  if (answer.unknown_ids > 0) {
+    std::fprintf(stderr,
+                 "note: %lld generated ids are outside tokenizer.json (untrained weights?)\n",
+                 static_cast<long long>(answer.unknown_ids));
+  }
+  return 0;
+}
 
 int run_ask(const GlobalOptions& global, const AskArgs& a) {
   start_runtime(global);
+  if (mm::is_hf_checkpoint(a.model)) return run_ask_hf(a);
   auto loaded = mm::load_model_with_tokenizer(a.model);
   const auto& config = loaded.model->config();
   mm::Sample sample;
@@ -242,6 +302,9 @@ void add_mm_command(Context& context) {
   ask->add_option("--audio", q->audio, "Audio file (WAV, FLAC, OGG)");
   ask->add_option("--max-new-tokens", q->max_new_tokens, "Longest answer")
       ->default_val(q->max_new_tokens);
+  ask->add_option("--dtype", q->dtype, "Compute dtype of a Hugging Face checkpoint")
+      ->default_val(q->dtype);
+  ask->add_flag("--json", q->json, "One JSON document (answer, ids, timings)");
   ask->add_option("QUESTION", q->question, "The question")->required();
   ask->callback(
       [&context, q] { context.action = [&context, q] { return run_ask(context.global, *q); }; });
@@ -284,6 +347,33 @@ void add_mm_command(Context& context) {
         return 0;
       }
       for (const auto& hook : model->hook_names()) std::printf("%s\n", hook.c_str());
+      return 0;
+    };
+  });
+
+  auto* make = group->add_subcommand(
+      "make-checkpoint",
+      "Write a Hugging Face Qwen2-VL folder with random weights (tests, scale measurements)");
+  struct MakeArgs {
+    std::string shape = "tiny";
+    std::string tokenizer;
+    std::string out;
+    std::string dtype = "bfloat16";
+  };
+  auto mk = std::make_shared<MakeArgs>();
+  make->add_option("--shape", mk->shape, "tiny (2 layers, hidden 64) or 2b (Qwen2-VL-2B's shape)")
+      ->default_val(mk->shape);
+  make->add_option("--tokenizer", mk->tokenizer, "Qwen's tokenizer.json to ship with it")
+      ->required();
+  make->add_option("--out", mk->out, "New folder")->required();
+  make->add_option("--dtype", mk->dtype, "Weight dtype on disk")->default_val(mk->dtype);
+  make->callback([&context, mk] {
+    context.action = [&context, mk] {
+      start_runtime(context.global);
+      mm::write_random_qwen2_vl(mk->shape, mk->tokenizer, mk->out, parse_dtype(mk->dtype),
+                                context.global.runtime.seed);
+      std::printf("wrote %s (Qwen2-VL %s shape, random weights, %s)\n", mk->out.c_str(),
+                  mk->shape.c_str(), mk->dtype.c_str());
       return 0;
     };
   });

@@ -57,6 +57,8 @@ class BpeTokenizer {
   std::int64_t id(std::string_view token) const;
   /// Token string of an id (byte-level form for vocabulary entries); throws UnknownNameError.
   const std::string& token(std::int64_t id) const;
+  /// Whether id is assigned (vocabulary or added token).
+  bool has_id(std::int64_t id) const;
   /// Number of ids (largest id + 1).
   std::int64_t size() const;
   /// The added tokens in id order.

@@ -33,4 +33,22 @@ struct HfLoadOptions {
 std::shared_ptr<MultimodalModel> load_hf_model(const std::filesystem::path& dir,
                                                const HfLoadOptions& options = {});
 
+/// Qwen2-VL configurations of known shapes: "tiny" (2 layers, hidden 64, the real vocabulary and
+/// special ids; for tests), "2b" (Qwen2-VL-2B-Instruct's shape: hidden 1536, 28 layers, vision
+/// tower 32 x 1280). Throws UnknownNameError.
+ModelConfig qwen2_vl_shape(const std::string& name);
+
+/// Writes a Hugging Face folder: config.json in the qwen2_vl layout and model.safetensors with
+/// the hub's weight names, in dtype (float32, bfloat16 or float16).
+void save_hf_checkpoint(const MultimodalModel& model, const std::filesystem::path& dir,
+                        torch::Dtype dtype = torch::kBFloat16);
+
+/// Writes a complete Qwen2-VL folder with random weights (seeded) of a known shape: config.json,
+/// model.safetensors, the given tokenizer.json (and tokenizer_config.json beside it, if any) and
+/// a preprocessor_config.json with the shipped image-processor values. For tests and scale
+/// measurements without downloads.
+void write_random_qwen2_vl(const std::string& shape, const std::filesystem::path& tokenizer_json,
+                           const std::filesystem::path& out, torch::Dtype dtype,
+                           std::uint64_t seed);
+
 }  // namespace clearsight::mm
