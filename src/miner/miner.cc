@@ -59,6 +59,11 @@ int modality_index(const std::string& name) { return index_of(kModalities, name,
 int metric_index(const std::string& name) { return index_of(kMetrics, name, "importance metric"); }
 
 torch::Tensor modality_masks(const torch::Tensor& ids, const mm::Tokenizer& tokenizer) {
+  return modality_masks(ids, [&tokenizer](std::int64_t id) { return tokenizer.modality(id); });
+}
+
+torch::Tensor modality_masks(const torch::Tensor& ids,
+                             const std::function<mm::Modality(std::int64_t)>& modality_of) {
   CS_CHECK_AS(ShapeError, ids.dim() == 1, "modality_masks expects the ids of one prompt [L]");
   const auto n = ids.size(0);
   auto masks = torch::zeros({kNumModalities, n}, torch::kBool);
@@ -66,7 +71,7 @@ torch::Tensor modality_masks(const torch::Tensor& ids, const mm::Tokenizer& toke
   const auto ids_c = ids.to(torch::kInt64).contiguous();
   const auto* p = ids_c.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i) {
-    const auto modality = tokenizer.modality(p[i]);
+    const auto modality = modality_of(p[i]);
     const int g = static_cast<int>(modality);  // text, special, image, video, audio in order.
     m[g][i] = true;
     m[5][i] = modality == mm::Modality::kText || modality == mm::Modality::kSpecial;

@@ -48,6 +48,19 @@ TEST(IntegrationHfCli, Qwen2VlFolderHooksAndAsk) {
                   "' --max-new-tokens 2 \"Describe the picture.\"",
               dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // MINER's scores over a JSONL dataset of one's own.
+  write_bytes(dir / "prompts.jsonl",
+              "{\"prompt\": \"Describe the picture.\", \"image\": \"picture.png\"}\n"
+              "{\"prompt\": \"Say hello.\"}\n");
+  r = run_cli("miner score --model '" + model + "' --data '" + (dir / "prompts.jsonl").string() +
+                  "' --out '" + (dir / "scores.safetensors").string() + "'",
+              dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("safetensors inspect --json '" + (dir / "scores.safetensors").string() + "'", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto scores = nlohmann::json::parse(r.out);
+  EXPECT_EQ(scores["metadata"]["dataset"], "prompts");
+  EXPECT_EQ(scores["tensors"][0]["shape"], nlohmann::json::parse("[5, 7, 2, 128]"));
   // Bad folders: a wrong image path, a missing tokenizer.
   r = run_cli("mm ask --model '" + model + "' --image '" + (dir / "none.png").string() + "' hi",
               dir);

@@ -1,6 +1,8 @@
 // `clearsight miner score|merge|select|run`: MINER's stages from the command line.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include <cmath>
 #include <cstdio>
 
@@ -12,9 +14,11 @@
 #include "clearsight/core/strings.h"
 #include "clearsight/interp/findings.h"
 #include "clearsight/miner/analysis.h"
+#include "clearsight/miner/hf_scoring.h"
 #include "clearsight/miner/pipeline.h"
 #include "clearsight/miner/report.h"
 #include "clearsight/miner/selection_io.h"
+#include "clearsight/mm/hf_checkpoint.h"
 #include "commands.h"
 
 namespace clearsight::cli {
@@ -82,10 +86,53 @@ struct ScoreArgs {
   std::string shard = "0/1";
   bool faithful = false;
   std::string out;
+  std::string data;
+  std::string dtype = "float32";
 };
+
+// `miner score --model HF_FOLDER --data FILE.jsonl`.
+int run_score_hf(const ScoreArgs& a) {
+  CS_CHECK_AS(ConfigError, !a.data.empty(), "'", a.model,
+              "' is a Hugging Face folder: score a dataset of your own with --data FILE.jsonl "
+              "(the built-in tasks are made for the built-in models)");
+  mm::HfLoadOptions options;
+  options.dtype = a.dtype == "bfloat16" || a.dtype == "bf16" ? torch::kBFloat16
+                  : a.dtype == "float16" || a.dtype == "f16" ? torch::kFloat16
+                                                             : torch::kFloat32;
+  CS_CHECK_AS(UnknownNameError,
+              options.dtype != torch::kFloat32 || a.dtype == "float32" || a.dtype == "f32",
+              "unknown dtype '", a.dtype, "' (expected float32, bfloat16, float16)");
+  const auto records = mm::load_jsonl_dataset(a.data);
+  auto bundle = mm::load_qwen2_vl(a.model, options);
+  miner::ScoreRun run;
+  run.samples = a.samples;
+  std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
+  run.options.faithful = a.faithful;
+  run.progress = true;
+  const auto dataset = std::filesystem::path(a.data).stem().string();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto acc = miner::score_qwen2_vl(bundle, records, dataset, run);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  acc.save(a.out, {{"model", a.model},
+                   {"data", a.data},
+                   {"shard", a.shard},
+                   {"faithful", a.faithful ? "true" : "false"}});
+  std::printf("scored %lld samples of %s into %s (%.2f samples/s)\n",
+              static_cast<long long>(acc.samples()), a.data.c_str(), a.out.c_str(),
+              static_cast<double>(acc.samples()) / seconds);
+  return 0;
+}
 
 int run_score(const GlobalOptions& global, const ScoreArgs& a) {
   start_runtime(global);
+  if (mm::is_hf_checkpoint(a.model)) return run_score_hf(a);
+  CS_CHECK_AS(ConfigError, a.data.empty(),
+              "--data FILE.jsonl is supported on Hugging Face Qwen2-VL folders so far; use --task "
+              "with a built-in model");
+  CS_CHECK_AS(ConfigError, !a.task.empty(),
+              "miner score needs --task NAME (or --data FILE.jsonl "
+              "with a Hugging Face folder)");
   auto loaded = mm::load_model_with_tokenizer(a.model);
   const auto task = mm::make_task(a.task);
   miner::ScoreRun run;
@@ -349,7 +396,11 @@ void add_miner_command(Context& context) {
   auto* score = group->add_subcommand("score", "Stages 1-3 on one task (shardable)");
   auto sa = std::make_shared<ScoreArgs>();
   score->add_option("--model", sa->model, "Built-in model or directory")->default_val(sa->model);
-  score->add_option("--task", sa->task, "Task name")->required();
+  score->add_option("--task", sa->task, "Task name (built-in models)");
+  score->add_option("--data", sa->data,
+                    "JSONL dataset of your own (one {\"prompt\", \"image\", ...} per line)");
+  score->add_option("--dtype", sa->dtype, "Compute dtype of a Hugging Face checkpoint")
+      ->default_val(sa->dtype);
   score->add_option("--split", sa->split, "train, validation or test")->default_val(sa->split);
   score->add_option("--samples", sa->samples, "Samples to score")->default_val(sa->samples);
   score->add_option("--shard", sa->shard, "Shard i/n of the samples")->default_val(sa->shard);

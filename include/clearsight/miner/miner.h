@@ -7,6 +7,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ int modality_index(const std::string& name);
 /// only): text, special, image, video, audio by token id, plus special_text (special or text) and
 /// prompt (every position).
 torch::Tensor modality_masks(const torch::Tensor& ids, const mm::Tokenizer& tokenizer);
+/// The same with the modality of each token id given by a function (other tokenizers).
+torch::Tensor modality_masks(const torch::Tensor& ids,
+                             const std::function<mm::Modality(std::int64_t)>& modality);
 
 // ---- Stage 2: importance scores -----------------------------------------------------------------
 
