@@ -88,7 +88,11 @@ class Fields {
 std::pair<std::string, std::string> hf_names(const std::string& name, const ModelConfig& config) {
   ModelConfig naming = config;
   naming.vision_config.enabled = config.qwen2_vision.enabled;
-  const std::string hub = to_hf_name(name, naming);
+  std::string hub = to_hf_name(name, naming);
+  if (config.model_type == "qwen2_audio" &&
+      (hub.rfind("model.", 0) == 0 || hub.rfind("lm_head.", 0) == 0)) {
+    hub = "language_model." + hub;  // Qwen2-Audio nests its Qwen2 under language_model.
+  }
   std::string newer = hub;
   if (hub.rfind("model.", 0) == 0) {
     newer = "model.language_model." + hub.substr(6);
@@ -117,8 +121,8 @@ ModelConfig load_hf_config(const fs::path& path) {
   const std::string source = path.string();
   CS_CHECK_AS(ConfigError, root.is_object(), source, ": must be a JSON object");
   const std::string type = root.value("model_type", std::string());
-  CS_CHECK_AS(ConfigError, type == "qwen2_vl", source, ": model_type '", type,
-              "' is not supported (expected qwen2_vl; qwen2_audio is not implemented yet)");
+  CS_CHECK_AS(ConfigError, type == "qwen2_vl" || type == "qwen2_audio", source, ": model_type '",
+              type, "' is not supported (expected qwen2_vl or qwen2_audio)");
   // Text fields: text_config (transformers >= 4.5x layout) over the flat top-level keys.
   Json text = root;
   if (root.contains("text_config") && root["text_config"].is_object()) {
@@ -146,7 +150,36 @@ ModelConfig load_hf_config(const fs::path& path) {
   }
   c.rope_theta = Fields(rope, "rope_parameters.", source).has("rope_theta")
                      ? Fields(rope, "rope_parameters.", source).number("rope_theta", 1e6)
-                     : t.number("rope_theta", 1e6);
+                     : t.number("rope_theta", type == "qwen2_audio" ? 10000.0 : 1e6);
+  c.hf_rotary = true;
+  const Fields top(root, "", source);
+  if (type == "qwen2_audio") {
+    c.audio_token_id = top.integer("audio_token_index", 151646, 0);
+    CS_CHECK_AS(ConfigError, c.audio_token_id < c.vocab_size, source, ": audio_token_index ",
+                c.audio_token_id, " is outside vocab_size ", c.vocab_size);
+    CS_CHECK_AS(ConfigError, root.contains("audio_config") && root["audio_config"].is_object(),
+                source, ": audio_config is missing (a qwen2_audio checkpoint has an audio tower)");
+    const Fields a(root["audio_config"], "audio_config.", source);
+    auto& q = c.qwen2_audio;
+    q.enabled = true;
+    q.num_mel_bins = a.integer("num_mel_bins", 128);
+    q.encoder_layers = a.integer("encoder_layers", 32);
+    q.encoder_attention_heads = a.integer("encoder_attention_heads", 20);
+    q.encoder_ffn_dim = a.integer("encoder_ffn_dim", 5120);
+    q.d_model = a.integer("d_model", 1280);
+    q.max_source_positions = a.integer("max_source_positions", 1500);
+    CS_CHECK_AS(ConfigError, a.text("activation_function", "gelu") == "gelu", source,
+                ": audio_config.activation_function must be gelu");
+    CS_CHECK_AS(ConfigError, !a.boolean("scale_embedding", false), source,
+                ": audio_config.scale_embedding is not supported");
+    try {
+      q.validate();
+      c.validate();
+    } catch (const ConfigError& e) {
+      CS_THROW(ConfigError, source, ": ", e.what());
+    }
+    return c;
+  }
   CS_CHECK_AS(ConfigError, rope.contains("mrope_section") && rope["mrope_section"].is_array(),
               source, ": rope_scaling.mrope_section is missing (Qwen2-VL needs M-RoPE sections)");
   for (const auto& v : rope["mrope_section"]) {
@@ -161,8 +194,6 @@ ModelConfig load_hf_config(const fs::path& path) {
                   sum * 2 == c.hidden_size / c.num_attention_heads,
               source, ": rope_scaling.mrope_section must be 3 sizes summing to head_dim / 2 = ",
               c.hidden_size / std::max<std::int64_t>(1, c.num_attention_heads) / 2);
-  c.hf_rotary = true;
-  const Fields top(root, "", source);
   c.image_token_id = top.integer("image_token_id", 151655, 0);
   c.video_token_id = top.integer("video_token_id", 151656, 0);
   c.vision_start_token_id = top.integer("vision_start_token_id", 151652, 0);

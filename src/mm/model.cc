@@ -19,6 +19,12 @@ MultimodalModel::MultimodalModel(ModelConfig config) : config_(std::move(config)
     projector = register_module("projector", Projector(c.qwen2_vision.embed_dim, c.hidden_size,
                                                        c.qwen2_vision.spatial_merge_size));
   }
+  if (c.qwen2_audio.enabled) {
+    CS_CHECK_AS(ConfigError, !c.audio_config.enabled && !c.qwen2_vision.enabled,
+                "a Qwen2-Audio model has one tower");
+    qwen2_audio = register_module("audio", Qwen2AudioEncoder(c.qwen2_audio));
+    projector = register_module("projector", Projector(c.qwen2_audio.d_model, c.hidden_size, 1));
+  }
   if (c.vision_config.enabled) {
     vision = register_module("vision", VisionTower(c.vision_config));
     projector = register_module("projector", Projector(c.vision_config.hidden_size, c.hidden_size,
@@ -97,6 +103,25 @@ torch::Tensor MultimodalModel::embed(const MmInputs& inputs) {
   const bool any_image = inputs.images.defined() && inputs.images.size(0) > 0;
   const bool any_video = inputs.videos.defined() && inputs.videos.size(0) > 0;
   const bool any_audio = inputs.audios.defined() && inputs.audios.size(0) > 0;
+  if (qwen2_audio) {
+    // Qwen2-Audio: Whisper features in; the real pooled frames of each clip, clip by clip.
+    CS_CHECK_AS(ConfigError, !any_audio && !any_image && !any_video,
+                "this Qwen2-Audio model takes processed input_features / feature_attention_mask");
+    torch::Tensor features;
+    if (inputs.input_features.defined() && inputs.input_features.size(0) > 0) {
+      const auto frames =
+          projector(qwen2_audio(inputs.input_features, inputs.feature_attention_mask));
+      const auto tokens =
+          qwen2_audio_lengths(inputs.feature_attention_mask.to(torch::kInt64).sum(1)).second;
+      std::vector<torch::Tensor> rows;
+      for (std::int64_t i = 0; i < frames.size(0); ++i) {
+        rows.push_back(frames[i].narrow(0, 0, tokens[i].item<std::int64_t>()));
+      }
+      features = torch::cat(rows).unsqueeze(0);
+    }
+    splice(audio_id_, features, "<|AUDIO|>");
+    return hook_embed(x);
+  }
   if (qwen2_vision) {
     // Qwen2-VL: the processor's patches and grids (mm::process_images) feed the tower.
     CS_CHECK_AS(

@@ -29,6 +29,11 @@ constexpr double kStd[3] = {0.26862954, 0.26130258, 0.27577711};
 }  // namespace
 
 torch::Tensor mel_filterbank(std::int64_t sample_rate, std::int64_t n_fft, std::int64_t n_mels) {
+  return mel_filterbank_f64(sample_rate, n_fft, n_mels).to(torch::kFloat32);
+}
+
+torch::Tensor mel_filterbank_f64(std::int64_t sample_rate, std::int64_t n_fft,
+                                 std::int64_t n_mels) {
   const std::int64_t bins = n_fft / 2 + 1;
   auto filters = torch::zeros({n_mels, bins}, torch::kFloat64);
   auto f = filters.accessor<double, 2>();
@@ -45,7 +50,7 @@ torch::Tensor mel_filterbank(std::int64_t sample_rate, std::int64_t n_fft, std::
       f[m][k] = std::max(0.0, std::min(up, down)) * norm;
     }
   }
-  return filters.to(torch::kFloat32);
+  return filters;
 }
 
 LogMel::LogMel(const AudioConfig& config)

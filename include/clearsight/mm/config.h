@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "clearsight/core/config.h"
+#include "clearsight/mm/qwen2_audio.h"
 #include "clearsight/mm/qwen2_vision.h"
 
 namespace clearsight::mm {
@@ -120,6 +121,8 @@ struct ModelConfig {
   // ClearSight's own config.json.
   /// Qwen2-VL's vision tower (replaces vision_config).
   Qwen2VisionConfig qwen2_vision;
+  /// Qwen2-Audio's audio tower (replaces audio_config).
+  Qwen2AudioEncoderConfig qwen2_audio;
   /// M-RoPE sections (Qwen2-VL); empty = 1-D rotary positions.
   std::vector<std::int64_t> mrope_section;
   /// Rotary tables in float32 as Hugging Face computes them.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "clearsight/mm/config.h"
+#include "clearsight/mm/qwen2_audio.h"
 #include "clearsight/mm/qwen2_vision.h"
 #include "clearsight/mm/tokenizer.h"
 #include "clearsight/mm/towers.h"
@@ -35,6 +36,9 @@ struct MmInputs {
   /// and their grids [Ni, 3] (t, h, w); the same for videos.
   torch::Tensor pixel_values, image_grid_thw;
   torch::Tensor pixel_values_videos, video_grid_thw;
+  /// Processed Qwen2-Audio inputs: Whisper features [Na, bins, frames] and frame masks [Na,
+  /// frames].
+  torch::Tensor input_features, feature_attention_mask;
 };
 
 /// Greedy decoding settings.
@@ -74,6 +78,8 @@ class MultimodalModel : public nn::HookedModule {
   VisionTower vision{nullptr};
   /// Qwen2-VL's vision tower (Hugging Face checkpoints), registered as "vision".
   Qwen2VisionTower qwen2_vision{nullptr};
+  /// Qwen2-Audio's audio tower (Hugging Face checkpoints), registered as "audio".
+  Qwen2AudioEncoder qwen2_audio{nullptr};
   AudioTower audio{nullptr};
   Projector projector{nullptr};
   torch::nn::ModuleList blocks{nullptr};

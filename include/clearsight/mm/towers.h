@@ -28,6 +28,8 @@ class LogMel {
 
 /// Slaney-style mel filterbank (as librosa's default) of shape [n_mels, n_fft / 2 + 1].
 torch::Tensor mel_filterbank(std::int64_t sample_rate, std::int64_t n_fft, std::int64_t n_mels);
+/// The same filterbank in float64 (Whisper's feature extractor computes in double).
+torch::Tensor mel_filterbank_f64(std::int64_t sample_rate, std::int64_t n_fft, std::int64_t n_mels);
 
 /// ViT over image/video patches; returns per-patch features before merging.
 /// Patches are ordered so that each spatial_merge_size^2 window is contiguous (as Qwen2-VL).

@@ -8,6 +8,7 @@
 #include "clearsight/core/error.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/mm/mrope.h"
+#include "clearsight/mm/whisper_features.h"
 #include "test_util.h"
 
 namespace clearsight::mm {
@@ -100,6 +101,68 @@ TEST(MmHfCheckpoint, Qwen2VlMatchesTransformers) {
                     "make_hf_fixtures.py on a machine with PyTorch 2.x and transformers";
   }
   check_vl_parity(kHfFixtures / "qwen2_vl");
+}
+
+void check_audio_parity(const fs::path& expected_dir) {
+  const auto model = load_hf_model(kFixtures / "qwen2_audio");
+  const auto e = load(expected_dir / "expected.safetensors");
+  MmInputs in;
+  in.input_ids = e.at("input_ids").to(torch::kInt64);
+  in.attention_mask = e.at("attention_mask").to(torch::kBool);
+  in.input_features = e.at("input_features");
+  in.feature_attention_mask = e.at("feature_attention_mask").to(torch::kInt64);
+  torch::NoGradGuard no_grad;
+  auto [logits, cache] = model->run_with_cache([&] { return model->forward(in); });
+  const auto mask = in.attention_mask.unsqueeze(-1);
+  const auto masked = [&](const torch::Tensor& t) { return t.masked_select(mask.expand_as(t)); };
+  double worst = 0;
+  const auto check = [&](const std::string& what, const torch::Tensor& got,
+                         const torch::Tensor& want) {
+    ASSERT_EQ(got.sizes(), want.sizes()) << what;
+    const double err = relative_error(got, want);
+    worst = std::max(worst, err);
+    EXPECT_LT(err, 1e-4) << what;
+  };
+  check("logits", masked(logits), masked(e.at("logits")));
+  for (int i = 0; i < model->config().num_hidden_layers; ++i) {
+    const auto b = "blocks." + std::to_string(i) + ".";
+    check(b + "mlp.hook_post", masked(cache[b + "mlp.hook_post"]),
+          masked(e.at(b + "mlp.hook_post")));
+  }
+  const auto frames = model->qwen2_audio(in.input_features, in.feature_attention_mask);
+  check("audio_tower.output", frames, e.at("audio_tower.output"));
+  const auto n = e.at("multi_modal_projector.output").size(0);
+  check("multi_modal_projector.output", model->projector(frames)[0].narrow(0, 0, n),
+        e.at("multi_modal_projector.output"));
+  std::printf("[parity] %s: max relative error %.2e\n", expected_dir.string().c_str(), worst);
+}
+
+TEST(MmHfCheckpoint, Qwen2AudioMatchesTheSpecReference) {
+  check_audio_parity(kFixtures / "qwen2_audio");
+}
+
+TEST(MmHfCheckpoint, Qwen2AudioMatchesTransformers) {
+  if (!fs::exists(kHfFixtures / "qwen2_audio/expected.safetensors")) {
+    GTEST_SKIP() << "waiting for the transformers fixtures: run tests/reference/"
+                    "make_hf_fixtures.py on a machine with PyTorch 2.x and transformers";
+  }
+  check_audio_parity(kHfFixtures / "qwen2_audio");
+}
+
+TEST(MmHfCheckpoint, WhisperFeaturesMatchTheReference) {
+  const auto inputs = load(kFixtures / "qwen2_audio/inputs.safetensors");
+  const auto e = load(kFixtures / "qwen2_audio/expected.safetensors");
+  const auto config =
+      load_whisper_feature_extractor(kFixtures / "qwen2_audio/preprocessor_config.json");
+  const auto f = whisper_features({inputs.at("waveform.0")}, config);
+  ASSERT_EQ(f.input_features.sizes(), e.at("input_features").sizes());
+  EXPECT_LT((f.input_features - e.at("input_features")).abs().max().item<double>(), 1e-5);
+  EXPECT_TRUE(f.feature_attention_mask.equal(e.at("feature_attention_mask").to(torch::kInt64)));
+  const auto [conv, tokens] = qwen2_audio_lengths(f.feature_attention_mask.sum(1));
+  EXPECT_EQ(conv.item<std::int64_t>(), e.at("audio_feat_lengths").item<std::int64_t>());
+  EXPECT_EQ(tokens.item<std::int64_t>(), e.at("audio_output_lengths").item<std::int64_t>());
+  EXPECT_EQ(qwen2_audio_lengths(torch::tensor({3000}, torch::kInt64)).second.item<std::int64_t>(),
+            750);
 }
 
 TEST(MmHfCheckpoint, MropeTextOnlyIsOneDimensional) {
