@@ -262,7 +262,9 @@ std::shared_ptr<MultimodalModel> load_hf_model(const fs::path& dir, const HfLoad
   };
 
   torch::manual_seed(0);
-  auto model = std::make_shared<MultimodalModel>(config);
+  // Built with float32 parameters (initialising them is fastest in float32); each is replaced by
+  // the file's tensor below, a view of the mapping when the dtypes agree.
+  auto model = std::make_shared<MultimodalModel>(config, /*initialise=*/false);
   // The layout is decided once: the hub's names or the newer ones.
   const bool newer = !where.count("model.embed_tokens.weight") &&
                      where.count("model.language_model.embed_tokens.weight");
@@ -291,10 +293,14 @@ std::shared_ptr<MultimodalModel> load_hf_model(const fs::path& dir, const HfLoad
     }
     CS_CHECK_AS(FormatError, value.is_floating_point(), it->second.string(), ": tensor '", name,
                 "' must be floating point");
-    value = value.to(torch::kFloat32);
     CS_CHECK_AS(NumericError, torch::isfinite(value).all().item<bool>(), it->second.string(),
                 ": tensor '", name, "' contains NaN or infinite values");
-    p.value().copy_(value.reshape(p.value().sizes()));
+    value = value.reshape(p.value().sizes());
+    if (value.scalar_type() == options.dtype && value.is_contiguous()) {
+      p.value().set_data(value);  // Zero-copy: the parameter views the mapped file.
+    } else {
+      p.value().set_data(value.to(options.dtype).contiguous());
+    }
   }
   std::vector<std::string> extra;
   for (const auto& [name, file] : where) {
@@ -304,7 +310,7 @@ std::shared_ptr<MultimodalModel> load_hf_model(const fs::path& dir, const HfLoad
   }
   CS_CHECK_AS(FormatError, extra.empty(), dir.string(), ": the weights have tensors this ",
               config.model_type, " config does not use: ", join(extra, ", "));
-  if (options.dtype != torch::kFloat32) model->to(options.dtype);
+  model->to(options.dtype);  // Buffers and any parameter not yet in the compute dtype.
   model->eval();
   return model;
 }

@@ -7,7 +7,7 @@
 
 namespace clearsight::mm {
 
-MultimodalModel::MultimodalModel(ModelConfig config) : config_(std::move(config)) {
+MultimodalModel::MultimodalModel(ModelConfig config, bool initialise) : config_(std::move(config)) {
   config_.validate();
   CS_CHECK_AS(ConfigError, !(config_.vision_config.enabled && config_.audio_config.enabled),
               "a model has a vision tower or an audio tower, not both (one projector)");
@@ -62,7 +62,7 @@ MultimodalModel::MultimodalModel(ModelConfig config) : config_(std::move(config)
   if (c.video_token_id >= 0) video_pad_id_ = c.video_token_id;
   if (c.audio_token_id >= 0) audio_id_ = c.audio_token_id;
   // Small initial weights keep the residual stream tame in the tiny models.
-  {
+  if (initialise) {
     torch::NoGradGuard no_grad;
     for (auto& p : named_parameters()) {
       if (p.key().find("weight") != std::string::npos && p.value().dim() == 2) {

@@ -50,8 +50,9 @@ struct GenerateOptions {
 /// mlp.hook_post, ...}; hook_final; vision.blocks.{i}...; audio.blocks.{i}...; projector.hook_out.
 class MultimodalModel : public nn::HookedModule {
  public:
-  /// Creates a randomly initialised model (seeded by torch's generator).
-  explicit MultimodalModel(ModelConfig config);
+  /// Creates a randomly initialised model (seeded by torch's generator); initialise = false
+  /// skips the model's own N(0, 0.02) pass when every weight is about to be loaded.
+  explicit MultimodalModel(ModelConfig config, bool initialise = true);
 
   /// Logits [B, L, vocab] for a batch; cache enables incremental decoding.
   torch::Tensor forward(const MmInputs& inputs, nn::KVCache* cache = nullptr);
