@@ -11,22 +11,13 @@
 #include "clearsight/core/error.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
+#include "json_file.h"
 
 namespace clearsight::mm {
 namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-Json read_json(const fs::path& path, const std::string& what) {
-  CS_CHECK_AS(IoError, fs::is_regular_file(path), path.string(), ": no such file (expected ", what,
-              ")");
-  try {
-    return Json::parse(read_file(path));
-  } catch (const Json::exception& e) {
-    CS_THROW(FormatError, path.string(), ": not valid JSON (", what, "): ", e.what());
-  }
-}
 
 // Typed reads of config fields with the field's path in every error.
 class Fields {
@@ -117,7 +108,7 @@ bool is_hf_checkpoint(const fs::path& dir) {
 }
 
 ModelConfig load_hf_config(const fs::path& path) {
-  const Json root = read_json(path, "a Hugging Face config.json");
+  const Json root = read_json_file(path, "a Hugging Face config.json");
   const std::string source = path.string();
   CS_CHECK_AS(ConfigError, root.is_object(), source, ": must be a JSON object");
   const std::string type = root.value("model_type", std::string());
@@ -237,7 +228,7 @@ std::shared_ptr<MultimodalModel> load_hf_model(const fs::path& dir, const HfLoad
   const auto single = dir / "model.safetensors";
   const auto index = dir / "model.safetensors.index.json";
   if (fs::is_regular_file(index)) {
-    const auto j = read_json(index, "a safetensors index with a weight_map");
+    const auto j = read_json_file(index, "a safetensors index with a weight_map");
     CS_CHECK_AS(FormatError, j.contains("weight_map") && j["weight_map"].is_object(),
                 index.string(), ": no weight_map object");
     for (const auto& [name, file] : j["weight_map"].items()) {

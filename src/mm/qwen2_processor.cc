@@ -7,6 +7,7 @@
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
+#include "json_file.h"
 
 namespace clearsight::mm {
 namespace {
@@ -231,20 +232,10 @@ std::int64_t qwen2_vision_tokens(const torch::Tensor& grid, std::int64_t merge) 
 }
 
 Qwen2ImageProcessorConfig load_qwen2_image_processor(const std::filesystem::path& path) {
-  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path), path.string(),
-              ": no such file (expected a Qwen2-VL preprocessor_config.json)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    CS_THROW(FormatError, path.string(), ": not valid JSON: ", e.what());
-  }
+  const auto j = read_json_file(path, "a Qwen2-VL preprocessor_config.json");
   Qwen2ImageProcessorConfig c;
   const auto integer = [&](const char* key, std::int64_t& out) {
-    if (!j.contains(key) || j[key].is_null()) return;
-    CS_CHECK_AS(ConfigError, j[key].is_number_integer() && j[key].get<std::int64_t>() >= 1,
-                path.string(), ": ", key, " must be a positive integer, got ", j[key].dump());
-    out = j[key].get<std::int64_t>();
+    read_positive_integer(j, key, path, out);
   };
   if (j.contains("size") && j["size"].is_object()) {
     // Newer files give the pixel limits as size.shortest_edge / longest_edge.

@@ -5,24 +5,15 @@
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
 #include "clearsight/mm/towers.h"
+#include "json_file.h"
 
 namespace clearsight::mm {
 
 WhisperFeatureConfig load_whisper_feature_extractor(const std::filesystem::path& path) {
-  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path), path.string(),
-              ": no such file (expected a Whisper preprocessor_config.json)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    CS_THROW(FormatError, path.string(), ": not valid JSON: ", e.what());
-  }
+  const auto j = read_json_file(path, "a Whisper preprocessor_config.json");
   WhisperFeatureConfig c;
   const auto integer = [&](const char* key, std::int64_t& out) {
-    if (!j.contains(key) || j[key].is_null()) return;
-    CS_CHECK_AS(ConfigError, j[key].is_number_integer() && j[key].get<std::int64_t>() >= 1,
-                path.string(), ": ", key, " must be a positive integer, got ", j[key].dump());
-    out = j[key].get<std::int64_t>();
+    read_positive_integer(j, key, path, out);
   };
   integer("feature_size", c.feature_size);
   integer("sampling_rate", c.sampling_rate);

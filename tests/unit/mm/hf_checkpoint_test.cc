@@ -31,6 +31,17 @@ double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
   return (x - y).abs().max().item<double>() / (y.abs().max().item<double>() + 1e-30);
 }
 
+// Compares named outputs at the 1e-4 relative bar and remembers the worst error.
+struct ParityCheck {
+  double worst = 0;
+  void operator()(const std::string& what, const torch::Tensor& got, const torch::Tensor& want) {
+    ASSERT_EQ(got.sizes(), want.sizes()) << what;
+    const double err = relative_error(got, want);
+    worst = std::max(worst, err);
+    EXPECT_LT(err, 1e-4) << what;
+  }
+};
+
 struct VlRun {
   std::shared_ptr<MultimodalModel> model;
   std::map<std::string, torch::Tensor> inputs, expected;
@@ -64,14 +75,7 @@ void check_vl_parity(const fs::path& expected_dir) {
   auto [logits, cache] = r.model->run_with_cache([&] { return r.model->forward(r.mm); });
   const auto mask = r.mm.attention_mask.unsqueeze(-1);
   const auto masked = [&](const torch::Tensor& t) { return t.masked_select(mask.expand_as(t)); };
-  double worst = 0;
-  const auto check = [&](const std::string& what, const torch::Tensor& got,
-                         const torch::Tensor& want) {
-    ASSERT_EQ(got.sizes(), want.sizes()) << what;
-    const double err = relative_error(got, want);
-    worst = std::max(worst, err);
-    EXPECT_LT(err, 1e-4) << what;
-  };
+  ParityCheck check;
   check("logits", masked(logits), masked(e.at("logits")));
   check("hook_embed", masked(cache["hook_embed"]), masked(e.at("hook_embed")));
   for (int i = 0; i < r.model->config().num_hidden_layers; ++i) {
@@ -90,7 +94,7 @@ void check_vl_parity(const fs::path& expected_dir) {
   const auto video_patches = r.model->qwen2_vision(r.mm.pixel_values_videos, r.mm.video_grid_thw);
   check("visual.video_embeds", r.model->projector(video_patches).squeeze(0),
         e.at("visual.video_embeds"));
-  std::printf("[parity] %s: max relative error %.2e\n", expected_dir.string().c_str(), worst);
+  std::printf("[parity] %s: max relative error %.2e\n", expected_dir.string().c_str(), check.worst);
 }
 
 TEST(MmHfCheckpoint, Qwen2VlMatchesTheSpecReference) { check_vl_parity(kFixtures / "qwen2_vl"); }
@@ -115,14 +119,7 @@ void check_audio_parity(const fs::path& expected_dir) {
   auto [logits, cache] = model->run_with_cache([&] { return model->forward(in); });
   const auto mask = in.attention_mask.unsqueeze(-1);
   const auto masked = [&](const torch::Tensor& t) { return t.masked_select(mask.expand_as(t)); };
-  double worst = 0;
-  const auto check = [&](const std::string& what, const torch::Tensor& got,
-                         const torch::Tensor& want) {
-    ASSERT_EQ(got.sizes(), want.sizes()) << what;
-    const double err = relative_error(got, want);
-    worst = std::max(worst, err);
-    EXPECT_LT(err, 1e-4) << what;
-  };
+  ParityCheck check;
   check("logits", masked(logits), masked(e.at("logits")));
   for (int i = 0; i < model->config().num_hidden_layers; ++i) {
     const auto b = "blocks." + std::to_string(i) + ".";
@@ -134,7 +131,7 @@ void check_audio_parity(const fs::path& expected_dir) {
   const auto n = e.at("multi_modal_projector.output").size(0);
   check("multi_modal_projector.output", model->projector(frames)[0].narrow(0, 0, n),
         e.at("multi_modal_projector.output"));
-  std::printf("[parity] %s: max relative error %.2e\n", expected_dir.string().c_str(), worst);
+  std::printf("[parity] %s: max relative error %.2e\n", expected_dir.string().c_str(), check.worst);
 }
 
 TEST(MmHfCheckpoint, Qwen2AudioMatchesTheSpecReference) {
