@@ -1,9 +1,12 @@
 #include "clearsight/miner/pipeline.h"
 
+#include <functional>
+
 #include "clearsight/core/error.h"
 #include "clearsight/core/progress.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/mm/data.h"
+#include "clearsight/mm/jsonl_eval.h"
 
 namespace clearsight::miner {
 
@@ -23,26 +26,39 @@ std::pair<int, int> parse_shard(const std::string& text) {
   return {i, n};
 }
 
-ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
-                            const mm::Task& task, const ScoreRun& run) {
+namespace {
+
+// Media kinds of a sample: a batch holds samples of one kind.
+int media_kind(const mm::Sample& s) {
+  return (s.image.defined() ? 1 : 0) | (s.video.defined() ? 2 : 0) | (s.audio.defined() ? 4 : 0);
+}
+
+// Scores samples 0..n-1 (this run's shard of them) made by sample_at.
+ScoreAccumulator score_samples(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
+                               const std::string& name, std::int64_t n,
+                               const std::function<mm::Sample(std::int64_t)>& sample_at,
+                               const ScoreRun& run) {
   CS_CHECK_AS(ConfigError, run.shards >= 1 && run.shard >= 0 && run.shard < run.shards,
               "bad shard ", run.shard, "/", run.shards);
   torch::NoGradGuard no_grad;
   model.eval();
   const int layers = static_cast<int>(model.config().num_hidden_layers);
-  ScoreAccumulator acc(task.name(), layers, model.neurons_per_layer());
-  const auto n = std::min(run.samples, task.split_size(run.split));
+  ScoreAccumulator acc(name, layers, model.neurons_per_layer());
   ProgressOptions progress;
   progress.disable = !run.progress;
   progress.unit = "samples";
-  ProgressBar bar("score " + task.name(), (n - run.shard + run.shards - 1) / run.shards, progress);
+  ProgressBar bar("score " + name, (n - run.shard + run.shards - 1) / run.shards, progress);
   std::vector<std::int64_t> indices;
   for (std::int64_t i = run.shard; i < n; i += run.shards) indices.push_back(i);
-  for (std::size_t start = 0; start < indices.size();
-       start += static_cast<std::size_t>(std::max<std::int64_t>(1, run.batch_size))) {
-    std::vector<mm::Sample> samples;
-    for (std::size_t j = start; j < std::min(indices.size(), start + run.batch_size); ++j) {
-      samples.push_back(task.sample(run.split, indices[j]));
+  const auto batch_size = static_cast<std::size_t>(std::max<std::int64_t>(1, run.batch_size));
+  for (std::size_t start = 0; start < indices.size();) {
+    std::vector<mm::Sample> samples{sample_at(indices[start])};
+    std::size_t end = start + 1;
+    while (end < indices.size() && end - start < batch_size) {
+      auto next = sample_at(indices[end]);
+      if (media_kind(next) != media_kind(samples.front())) break;
+      samples.push_back(std::move(next));
+      ++end;
     }
     const auto batch = mm::collate(samples, tokenizer, model.media_tokens(),
                                    model.config().audio_config.max_samples,
@@ -57,9 +73,28 @@ ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tok
     }
     acc.add_batch(cache, torch::stack(masks), layers, run.options);
     bar.advance(static_cast<std::int64_t>(samples.size()));
+    start = end;
   }
   bar.finish();
   return acc;
+}
+
+}  // namespace
+
+ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
+                            const mm::Task& task, const ScoreRun& run) {
+  return score_samples(
+      model, tokenizer, task.name(), std::min(run.samples, task.split_size(run.split)),
+      [&](std::int64_t i) { return task.sample(run.split, i); }, run);
+}
+
+ScoreAccumulator score_dataset(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
+                               const std::vector<mm::DataRecord>& records,
+                               const std::string& dataset, const ScoreRun& run) {
+  const auto n = std::min(run.samples, static_cast<std::int64_t>(records.size()));
+  return score_samples(
+      model, tokenizer, dataset, n,
+      [&](std::int64_t i) { return mm::record_sample(records[static_cast<std::size_t>(i)]); }, run);
 }
 
 ConditionScores evaluate_condition(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,

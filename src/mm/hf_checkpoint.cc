@@ -349,10 +349,62 @@ ModelConfig qwen2_vl_shape(const std::string& name) {
   return c;
 }
 
+ModelConfig qwen2_audio_shape(const std::string& name) {
+  ModelConfig c;
+  c.model_type = "qwen2_audio";
+  c.vocab_size = 156032;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 10000.0;
+  c.hf_rotary = true;
+  c.audio_token_id = 151646;
+  auto& a = c.qwen2_audio;
+  a.enabled = true;
+  a.num_mel_bins = 128;
+  a.max_source_positions = 1500;
+  if (name == "tiny") {
+    c.hidden_size = 64;
+    c.intermediate_size = 128;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.max_position_embeddings = 8192;
+    c.tie_word_embeddings = true;
+    a.encoder_layers = 2;
+    a.encoder_attention_heads = 4;
+    a.encoder_ffn_dim = 64;
+    a.d_model = 32;
+  } else if (name == "7b") {
+    c.hidden_size = 4096;
+    c.intermediate_size = 11008;
+    c.num_hidden_layers = 32;
+    c.num_attention_heads = 32;
+    c.num_key_value_heads = 32;
+    c.max_position_embeddings = 8192;
+    c.tie_word_embeddings = false;
+    a.encoder_layers = 32;
+    a.encoder_attention_heads = 20;
+    a.encoder_ffn_dim = 5120;
+    a.d_model = 1280;
+  } else {
+    CS_THROW(UnknownNameError, "unknown Qwen2-Audio shape '", name, "' (expected tiny or 7b)");
+  }
+  a.validate();
+  c.validate();
+  return c;
+}
+
+ModelConfig qwen2_shape(const std::string& model_type, const std::string& name) {
+  if (model_type == "qwen2_vl") return qwen2_vl_shape(name);
+  if (model_type == "qwen2_audio") return qwen2_audio_shape(name);
+  CS_THROW(UnknownNameError, "unknown architecture '", model_type,
+           "' (expected qwen2_vl or qwen2_audio)");
+}
+
 void save_hf_checkpoint(const MultimodalModel& model, const fs::path& dir, torch::Dtype dtype) {
   const auto& c = model.config();
-  CS_CHECK_AS(ConfigError, c.model_type == "qwen2_vl" && c.qwen2_vision.enabled,
-              "save_hf_checkpoint writes qwen2_vl models only");
+  const bool audio = c.model_type == "qwen2_audio" && c.qwen2_audio.enabled;
+  CS_CHECK_AS(ConfigError, (c.model_type == "qwen2_vl" && c.qwen2_vision.enabled) || audio,
+              "save_hf_checkpoint writes qwen2_vl and qwen2_audio models only");
   std::error_code ec;
   fs::create_directories(dir, ec);
   CS_CHECK_AS(IoError, !ec, "cannot create '", dir.string(), "': ", ec.message());
@@ -367,25 +419,54 @@ void save_hf_checkpoint(const MultimodalModel& model, const fs::path& dir, torch
     tensors.emplace_back(hf_names(p.key(), c).first, value.contiguous());
   }
   safetensors::save(dir / "model.safetensors", tensors, {{"format", "pt"}});
+  const std::string dtype_name = dtype == torch::kBFloat16  ? "bfloat16"
+                                 : dtype == torch::kFloat16 ? "float16"
+                                                            : "float32";
+  Json text = {{"vocab_size", c.vocab_size},
+               {"hidden_size", c.hidden_size},
+               {"intermediate_size", c.intermediate_size},
+               {"num_hidden_layers", c.num_hidden_layers},
+               {"num_attention_heads", c.num_attention_heads},
+               {"num_key_value_heads", c.num_key_value_heads},
+               {"max_position_embeddings", c.max_position_embeddings},
+               {"rms_norm_eps", c.rms_norm_eps},
+               {"rope_theta", c.rope_theta},
+               {"hidden_act", "silu"},
+               {"tie_word_embeddings", c.tie_word_embeddings}};
+  Json config;
+  if (audio) {
+    // Qwen2-Audio nests its decoder's fields under text_config.
+    const auto& a = c.qwen2_audio;
+    text["model_type"] = "qwen2";
+    text["bos_token_id"] = 151643;
+    text["eos_token_id"] = 151645;
+    config = {{"architectures", {"Qwen2AudioForConditionalGeneration"}},
+              {"model_type", "qwen2_audio"},
+              {"audio_token_index", c.audio_token_id},
+              {"ignore_index", -100},
+              {"vocab_size", c.vocab_size},
+              {"tie_word_embeddings", c.tie_word_embeddings},
+              {"torch_dtype", dtype_name},
+              {"text_config", text},
+              {"audio_config",
+               {{"model_type", "qwen2_audio_encoder"},
+                {"num_mel_bins", a.num_mel_bins},
+                {"encoder_layers", a.encoder_layers},
+                {"encoder_attention_heads", a.encoder_attention_heads},
+                {"encoder_ffn_dim", a.encoder_ffn_dim},
+                {"d_model", a.d_model},
+                {"max_source_positions", a.max_source_positions},
+                {"activation_function", "gelu"},
+                {"scale_embedding", false}}}};
+    atomic_write(dir / "config.json", config.dump(2) + "\n");
+    return;
+  }
   const auto& v = c.qwen2_vision;
-  const Json text = {{"vocab_size", c.vocab_size},
-                     {"hidden_size", c.hidden_size},
-                     {"intermediate_size", c.intermediate_size},
-                     {"num_hidden_layers", c.num_hidden_layers},
-                     {"num_attention_heads", c.num_attention_heads},
-                     {"num_key_value_heads", c.num_key_value_heads},
-                     {"max_position_embeddings", c.max_position_embeddings},
-                     {"rms_norm_eps", c.rms_norm_eps},
-                     {"rope_theta", c.rope_theta},
-                     {"hidden_act", "silu"},
-                     {"tie_word_embeddings", c.tie_word_embeddings},
-                     {"rope_scaling", {{"type", "mrope"}, {"mrope_section", c.mrope_section}}}};
-  Json config = text;
+  config = text;
+  config["rope_scaling"] = {{"type", "mrope"}, {"mrope_section", c.mrope_section}};
   config["architectures"] = {"Qwen2VLForConditionalGeneration"};
   config["model_type"] = "qwen2_vl";
-  config["torch_dtype"] = dtype == torch::kBFloat16  ? "bfloat16"
-                          : dtype == torch::kFloat16 ? "float16"
-                                                     : "float32";
+  config["torch_dtype"] = dtype_name;
   config["image_token_id"] = c.image_token_id;
   config["video_token_id"] = c.video_token_id;
   config["vision_start_token_id"] = c.vision_start_token_id;
@@ -406,38 +487,98 @@ void save_hf_checkpoint(const MultimodalModel& model, const fs::path& dir, torch
   atomic_write(dir / "config.json", config.dump(2) + "\n");
 }
 
-void write_random_qwen2_vl(const std::string& shape, const fs::path& tokenizer_json,
-                           const fs::path& out, torch::Dtype dtype, std::uint64_t seed) {
+void write_qwen2_audio_tokenizer(const fs::path& qwen_tokenizer_json, const fs::path& out) {
+  Json j = read_json_file(qwen_tokenizer_json, "Qwen's tokenizer.json");
+  CS_CHECK_AS(FormatError, j.contains("added_tokens") && j["added_tokens"].is_array(),
+              qwen_tokenizer_json.string(), ": no added_tokens list");
+  // Qwen2-Audio keeps Qwen's byte-level BPE and its first three added tokens; ids 151646-151648
+  // are its audio tokens.
+  Json added = Json::array();
+  for (const auto& t : j["added_tokens"]) {
+    if (t.value("id", std::int64_t{-1}) <= 151645) added.push_back(t);
+  }
+  CS_CHECK_AS(FormatError, added.size() == 3, qwen_tokenizer_json.string(),
+              ": expected <|endoftext|>, <|im_start|>, <|im_end|> at ids 151643-151645");
+  std::int64_t id = 151646;
+  for (const char* content : {"<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"}) {
+    added.push_back({{"id", id++},
+                     {"content", content},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false},
+                     {"special", true}});
+  }
+  j["added_tokens"] = added;
+  atomic_write(out, j.dump(2) + "\n");
+}
+
+void write_random_qwen2(const std::string& model_type, const std::string& shape,
+                        const fs::path& tokenizer_json, const fs::path& out, torch::Dtype dtype,
+                        std::uint64_t seed) {
   CS_CHECK_AS(IoError, fs::is_regular_file(tokenizer_json), tokenizer_json.string(),
               ": no such file (expected Qwen's tokenizer.json)");
   CS_CHECK_AS(IoError, !fs::exists(out / "config.json"), (out / "config.json").string(),
               " exists already; choose an empty folder");
-  const auto config = qwen2_vl_shape(shape);
+  const auto config = qwen2_shape(model_type, shape);
+  // Everything is written into a staging folder that is renamed into place on success.
+  const fs::path staging = out.string() + ".partial";
+  std::error_code ec;
+  fs::remove_all(staging, ec);
   torch::manual_seed(seed);
-  const MultimodalModel model(config);
-  save_hf_checkpoint(model, out, dtype);
-  fs::copy_file(tokenizer_json, out / "tokenizer.json", fs::copy_options::overwrite_existing);
-  const auto tokenizer_config = tokenizer_json.parent_path() / "tokenizer_config.json";
-  if (fs::is_regular_file(tokenizer_config)) {
-    fs::copy_file(tokenizer_config, out / "tokenizer_config.json",
-                  fs::copy_options::overwrite_existing);
+  {
+    const MultimodalModel model(config);
+    save_hf_checkpoint(model, staging, dtype);
   }
-  const Json preprocessor = {{"processor_class", "Qwen2VLProcessor"},
-                             {"image_processor_type", "Qwen2VLImageProcessor"},
-                             {"do_resize", true},
-                             {"resample", 3},
-                             {"do_rescale", true},
-                             {"rescale_factor", 1.0 / 255.0},
-                             {"do_normalize", true},
-                             {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
-                             {"image_std", {0.26862954, 0.26130258, 0.27577711}},
-                             {"do_convert_rgb", true},
-                             {"min_pixels", 3136},
-                             {"max_pixels", 12845056},
-                             {"patch_size", config.qwen2_vision.patch_size},
-                             {"temporal_patch_size", config.qwen2_vision.temporal_patch_size},
-                             {"merge_size", config.qwen2_vision.spatial_merge_size}};
-  atomic_write(out / "preprocessor_config.json", preprocessor.dump(2) + "\n");
+  Json preprocessor;
+  if (model_type == "qwen2_audio") {
+    write_qwen2_audio_tokenizer(tokenizer_json, staging / "tokenizer.json");
+    const Json tokenizer_config = {{"tokenizer_class", "Qwen2Tokenizer"},
+                                   {"bos_token", nullptr},
+                                   {"eos_token", "<|im_end|>"},
+                                   {"pad_token", "<|endoftext|>"},
+                                   {"model_max_length", 32768}};
+    atomic_write(staging / "tokenizer_config.json", tokenizer_config.dump(2) + "\n");
+    preprocessor = {{"processor_class", "Qwen2AudioProcessor"},
+                    {"feature_extractor_type", "WhisperFeatureExtractor"},
+                    {"feature_size", config.qwen2_audio.num_mel_bins},
+                    {"sampling_rate", 16000},
+                    {"hop_length", 160},
+                    {"n_fft", 400},
+                    {"chunk_length", 30},
+                    {"n_samples", 480000},
+                    {"nb_max_frames", 2 * config.qwen2_audio.max_source_positions},
+                    {"padding_side", "right"},
+                    {"padding_value", 0.0},
+                    {"return_attention_mask", true}};
+  } else {
+    fs::copy_file(tokenizer_json, staging / "tokenizer.json", fs::copy_options::overwrite_existing);
+    const auto tokenizer_config = tokenizer_json.parent_path() / "tokenizer_config.json";
+    if (fs::is_regular_file(tokenizer_config)) {
+      fs::copy_file(tokenizer_config, staging / "tokenizer_config.json",
+                    fs::copy_options::overwrite_existing);
+    }
+    preprocessor = {{"processor_class", "Qwen2VLProcessor"},
+                    {"image_processor_type", "Qwen2VLImageProcessor"},
+                    {"do_resize", true},
+                    {"resample", 3},
+                    {"do_rescale", true},
+                    {"rescale_factor", 1.0 / 255.0},
+                    {"do_normalize", true},
+                    {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
+                    {"image_std", {0.26862954, 0.26130258, 0.27577711}},
+                    {"do_convert_rgb", true},
+                    {"min_pixels", 3136},
+                    {"max_pixels", 12845056},
+                    {"patch_size", config.qwen2_vision.patch_size},
+                    {"temporal_patch_size", config.qwen2_vision.temporal_patch_size},
+                    {"merge_size", config.qwen2_vision.spatial_merge_size}};
+  }
+  atomic_write(staging / "preprocessor_config.json", preprocessor.dump(2) + "\n");
+  if (fs::is_directory(out) && fs::is_empty(out)) fs::remove(out, ec);
+  fs::rename(staging, out, ec);
+  CS_CHECK_AS(IoError, !ec, "cannot move ", staging.string(), " to ", out.string(), ": ",
+              ec.message());
 }
 
 }  // namespace clearsight::mm

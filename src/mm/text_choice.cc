@@ -122,6 +122,9 @@ class TextChoice : public TaskBase {
     return mode_ == ChoiceMode::kChoice ? "MMLU" : "training aid for text_choice";
   }
   std::string metric() const override { return "accuracy"; }
+  std::string record_metric() const override {
+    return mode_ == ChoiceMode::kAnswer ? "exact_match" : "choice";
+  }
   std::vector<std::string> modalities() const override { return {}; }
 
   std::vector<std::string> vocabulary() const override {

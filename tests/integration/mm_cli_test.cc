@@ -1,6 +1,8 @@
 // The `clearsight mm` commands as a user runs them, on a model trained for two steps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "clearsight/core/atomic_file.h"
@@ -73,6 +75,37 @@ TEST(IntegrationMmCli, TrainResumeEvalAndAsk) {
   r = testing::run_cli("mm eval --model " + (dir / "nope").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("neither a directory nor a built-in model"), std::string::npos) << r.err;
+}
+
+// A synthetic task exported as JSONL, then scored as a dataset of one's own: the same score as
+// the task itself.
+TEST(IntegrationMmCli, ExportAndEvalData) {
+  testing::TempDir dir;
+  const std::string data = (dir / "vqa").string();
+  auto r = testing::run_cli("mm export --task scene_vqa --samples 10 --out " + data, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = testing::run_cli("mm export --task scene_vqa --samples 10 --out " + data, dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already exists"), std::string::npos) << r.err;
+  r = testing::run_cli("mm eval --model cs-tiny-vl --data " + data + "/data.jsonl --json " +
+                           "--predictions " + (dir / "pred.jsonl").string(),
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = nlohmann::json::parse(r.out);
+  EXPECT_EQ(got["samples"], 10);
+  r = testing::run_cli("mm eval --model cs-tiny-vl --task scene_vqa --samples 10 --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto want = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(got["metrics"]["substring_accuracy"]["score"].get<double>(),
+                   want["scene_vqa"]["substring_accuracy"].get<double>());
+  const auto lines = read_file(dir / "pred.jsonl");
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 10);
+  const auto first = nlohmann::json::parse(lines.substr(0, lines.find('\n')));
+  EXPECT_EQ(first["id"], "scene_vqa/test/0");
+  EXPECT_TRUE(first.contains("score"));
+  r = testing::run_cli("mm tasks --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["task"], "scene_vqa");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "clearsight/miner/pipeline.h"
 #include "clearsight/miner/report.h"
 #include "clearsight/miner/selection_io.h"
+#include "clearsight/miner/study.h"
 #include "clearsight/mm/hf_checkpoint.h"
 #include "commands.h"
 
@@ -103,7 +104,7 @@ int run_score_hf(const ScoreArgs& a) {
               options.dtype != torch::kFloat32 || a.dtype == "float32" || a.dtype == "f32",
               "unknown dtype '", a.dtype, "' (expected float32, bfloat16, float16)");
   const auto records = mm::load_jsonl_dataset(a.data);
-  auto bundle = mm::load_qwen2_vl(a.model, options);
+  auto bundle = mm::load_qwen2(a.model, options);
   miner::ScoreRun run;
   run.samples = a.samples;
   std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
@@ -111,7 +112,7 @@ int run_score_hf(const ScoreArgs& a) {
   run.progress = true;
   const auto dataset = std::filesystem::path(a.data).stem().string();
   const auto t0 = std::chrono::steady_clock::now();
-  const auto acc = miner::score_qwen2_vl(bundle, records, dataset, run);
+  const auto acc = miner::score_qwen2(bundle, records, dataset, run);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   acc.save(a.out, {{"model", a.model},
@@ -127,12 +128,28 @@ int run_score_hf(const ScoreArgs& a) {
 int run_score(const GlobalOptions& global, const ScoreArgs& a) {
   start_runtime(global);
   if (mm::is_hf_checkpoint(a.model)) return run_score_hf(a);
-  CS_CHECK_AS(ConfigError, a.data.empty(),
-              "--data FILE.jsonl is supported on Hugging Face Qwen2-VL folders so far; use --task "
-              "with a built-in model");
-  CS_CHECK_AS(ConfigError, !a.task.empty(),
-              "miner score needs --task NAME (or --data FILE.jsonl "
-              "with a Hugging Face folder)");
+  CS_CHECK_AS(ConfigError, a.data.empty() || a.task.empty(),
+              "miner score takes --task NAME or --data FILE.jsonl, not both");
+  CS_CHECK_AS(ConfigError, !a.task.empty() || !a.data.empty(),
+              "miner score needs --task NAME or --data FILE.jsonl");
+  if (!a.data.empty()) {
+    auto loaded = mm::load_model_with_tokenizer(a.model);
+    const auto records = mm::load_jsonl_dataset(a.data);
+    miner::ScoreRun run;
+    run.samples = a.samples;
+    std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
+    run.options.faithful = a.faithful;
+    run.progress = true;
+    const auto dataset = std::filesystem::path(a.data).stem().string();
+    const auto acc = miner::score_dataset(*loaded.model, loaded.tokenizer, records, dataset, run);
+    acc.save(a.out, {{"model", a.model},
+                     {"data", a.data},
+                     {"shard", a.shard},
+                     {"faithful", a.faithful ? "true" : "false"}});
+    std::printf("scored %lld samples of %s into %s\n", static_cast<long long>(acc.samples()),
+                a.data.c_str(), a.out.c_str());
+    return 0;
+  }
   auto loaded = mm::load_model_with_tokenizer(a.model);
   const auto task = mm::make_task(a.task);
   miner::ScoreRun run;
@@ -269,43 +286,30 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
     randoms.push_back(
         miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "random", &random, deact));
   }
+  const auto table = miner::deactivation_table(original, mined, randoms, tasks);
   json benchmarks = json::object();
-  double drop_miner = 0, drop_random = 0;
   std::printf("\n%-14s %9s %9s %16s\n", "benchmark", "original", "MINER", "random (mean+-sd)");
-  for (const auto& name : tasks) {
-    const double o = original.scores.at(name);
-    const double m = mined.scores.at(name);
-    double mean = 0, sq = 0;
-    for (const auto& r : randoms) mean += r.scores.at(name);
-    mean /= std::max<std::size_t>(1, randoms.size());
-    for (const auto& r : randoms) sq += std::pow(r.scores.at(name) - mean, 2);
-    const double sd = randoms.size() > 1 ? std::sqrt(sq / (randoms.size() - 1)) : 0.0;
-    const double rel_m = o > 0 ? (o - m) / o : 0.0;
-    const double rel_r = o > 0 ? (o - mean) / o : 0.0;
-    drop_miner += rel_m / tasks.size();
-    drop_random += rel_r / tasks.size();
-    benchmarks[name] = {{"original", o},
-                        {"miner", m},
-                        {"random_mean", mean},
-                        {"random_sd", sd},
-                        {"relative_drop_miner", rel_m},
-                        {"relative_drop_random", rel_r}};
-    std::printf("%-14s %9.3f %9.3f %9.3f +- %.3f\n", name.c_str(), o, m, mean, sd);
+  for (const auto& row : table.rows) {
+    benchmarks[row.task] = {{"original", row.original},
+                            {"miner", row.miner},
+                            {"random_mean", row.random_mean},
+                            {"random_sd", row.random_sd},
+                            {"relative_drop_miner", row.relative_drop_miner},
+                            {"relative_drop_random", row.relative_drop_random}};
+    std::printf("%-14s %9.3f %9.3f %9.3f +- %.3f\n", row.task.c_str(), row.original, row.miner,
+                row.random_mean, row.random_sd);
   }
+  const double drop_miner = table.mean_relative_drop_miner;
+  const double drop_random = table.mean_relative_drop_random;
   // Specificity: deactivate one modality's neurons at a time.
-  json specificity = json::object();
+  std::map<std::string, miner::ConditionScores> only_modality;
   for (const auto& modality : selection.modalities) {
     miner::DeactivateOptions only;
     only.modalities = {modality};
-    const auto scores = miner::evaluate_condition(model, loaded.tokenizer, tasks, eval,
-                                                  "only " + modality, &selection, only);
-    json row = json::object();
-    for (const auto& name : tasks) {
-      const double o = original.scores.at(name);
-      row[name] = o > 0 ? (o - scores.scores.at(name)) / o : 0.0;
-    }
-    specificity[modality] = row;
+    only_modality[modality] = miner::evaluate_condition(model, loaded.tokenizer, tasks, eval,
+                                                        "only " + modality, &selection, only);
   }
+  const json specificity = miner::specificity_matrix(original, only_modality, tasks);
   // Where modalities converge, and what the last token attends to, before and after.
   const auto shares = miner::layer_shares(selection);
   json convergence = {{"shared_per_layer", tensor_json(shares.shared)}, {"share", json::object()}};
@@ -344,12 +348,8 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
         const auto sel = miner::select_neurons(scores, present, o);
         const auto r =
             miner::evaluate_condition(model, loaded.tokenizer, tasks, small, strategy, &sel, deact);
-        double drop = 0;
-        for (const auto& name : tasks) {
-          const double o0 = base.scores.at(name);
-          drop += (o0 > 0 ? (o0 - r.scores.at(name)) / o0 : 0.0) / tasks.size();
-        }
-        ablation[strategy][label] = drop;
+        ablation[strategy][label] =
+            miner::deactivation_table(base, r, {}, tasks).mean_relative_drop_miner;
       }
       log::info("ablation: strategy {} done", strategy);
     }

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
+#include "clearsight/core/atomic_file.h"
 #include "clearsight/core/audio.h"
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
@@ -13,6 +15,7 @@
 #include "clearsight/core/strings.h"
 #include "clearsight/mm/data.h"
 #include "clearsight/mm/hf_checkpoint.h"
+#include "clearsight/mm/jsonl_eval.h"
 #include "clearsight/mm/presets.h"
 #include "clearsight/mm/qwen2_chat.h"
 #include "clearsight/mm/trainer.h"
@@ -61,18 +64,96 @@ int run_train(const GlobalOptions& global, const std::string& preset, const std:
   return 0;
 }
 
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "f32") return torch::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
+  if (name == "float16" || name == "f16") return torch::kFloat16;
+  CS_THROW(UnknownNameError, "unknown dtype '", name, "' (expected float32, bfloat16, float16)");
+}
+
 struct EvalArgs {
   std::string model = "cs-tiny-vl";
   std::string task = "all";
+  std::string data;
+  std::string predictions;
+  std::string dtype = "float32";
+  int max_new_tokens = 12;
   std::string split = "test";
-  std::int64_t samples = 200;
+  /// Negative: 200 per task, or every record of --data.
+  std::int64_t samples = -1;
   bool blank_media = false;
   bool json = false;
   bool show = false;
 };
 
+// `mm eval --data FILE.jsonl`: a dataset of one's own on a built-in model or a Hugging Face folder.
+int run_eval_data(const EvalArgs& a) {
+  const auto records = mm::load_jsonl_dataset(a.data);
+  mm::RecordEvalOptions options;
+  options.samples = a.samples;
+  options.max_new_tokens = a.max_new_tokens;
+  options.progress = !a.json;
+  mm::RecordEval eval;
+  if (mm::is_hf_checkpoint(a.model)) {
+    mm::HfLoadOptions load;
+    load.dtype = parse_dtype(a.dtype);
+    auto bundle = mm::load_qwen2(a.model, load);
+    eval = mm::evaluate_records(bundle, records, options);
+  } else {
+    auto loaded = mm::load_model_with_tokenizer(a.model);
+    eval = mm::evaluate_records(*loaded.model, loaded.tokenizer, records, options);
+  }
+  const auto n = eval.records.size();
+  if (!a.predictions.empty()) {
+    std::string lines;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& r = eval.records[i];
+      json row = {{"line", r.line}, {"prediction", eval.predictions[i]}, {"metric", r.metric}};
+      if (!r.id.empty()) row["id"] = r.id;
+      if (!std::isnan(eval.scores[i])) row["score"] = eval.scores[i];
+      lines += row.dump() + "\n";
+    }
+    atomic_write(a.predictions, lines);
+  }
+  json metrics = json::object();
+  for (const auto& m : eval.metrics)
+    metrics[m.metric] = {{"score", m.score}, {"samples", m.samples}};
+  if (a.json) {
+    json out = {{"model", a.model},
+                {"data", a.data},
+                {"samples", n},
+                {"metrics", metrics},
+                {"seconds", eval.seconds},
+                {"samples_per_s", static_cast<double>(n) / std::max(1e-9, eval.seconds)}};
+    if (!a.predictions.empty()) out["predictions"] = a.predictions;
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s: %zu samples in %.1f s\n", a.data.c_str(), n, eval.seconds);
+  for (const auto& m : eval.metrics) {
+    std::printf("  %-22s %.3f  (%lld samples)\n", m.metric.c_str(), m.score,
+                static_cast<long long>(m.samples));
+  }
+  if (eval.metrics.empty()) std::printf("  (no record names a metric: predictions only)\n");
+  if (a.show) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(5, n); ++i) {
+      std::printf("    line %lld  expected '%s'  got '%s'\n",
+                  static_cast<long long>(eval.records[i].line),
+                  eval.records[i].answers.empty() ? "" : eval.records[i].answers[0].c_str(),
+                  eval.predictions[i].c_str());
+    }
+  }
+  if (!a.predictions.empty()) std::printf("predictions: %s\n", a.predictions.c_str());
+  return 0;
+}
+
 int run_eval(const GlobalOptions& global, const EvalArgs& a) {
   start_runtime(global);
+  if (!a.data.empty()) return run_eval_data(a);
+  CS_CHECK_AS(ConfigError, !mm::is_hf_checkpoint(a.model), "'", a.model,
+              "' is a Hugging Face folder: evaluate it on a dataset of your own with --data "
+              "FILE.jsonl (the built-in tasks are made for the built-in models; `mm export` "
+              "writes them as JSONL)");
   auto loaded = mm::load_model_with_tokenizer(a.model);
   std::vector<std::string> tasks;
   if (a.task == "all") {
@@ -87,7 +168,7 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a) {
     const auto task = mm::make_task(name);
     mm::EvalOptions options;
     options.split = parse_split(a.split);
-    options.samples = a.samples;
+    options.samples = a.samples < 0 ? 200 : a.samples;
     options.progress = !a.json;
     const auto r = mm::evaluate(*loaded.model, loaded.tokenizer, *task, options);
     json entry = {{r.metric, r.score},
@@ -128,39 +209,23 @@ struct AskArgs {
   bool json = false;
 };
 
-torch::Dtype parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "f32") return torch::kFloat32;
-  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "f16") return torch::kFloat16;
-  CS_THROW(UnknownNameError, "unknown dtype '", name, "' (expected float32, bfloat16, float16)");
-}
-
-torch::Tensor rgb_tensor(const RgbImage& image) {
-  return torch::from_blob(const_cast<std::uint8_t*>(image.pixels.data()),
-                          {image.height, image.width, 3}, torch::kUInt8)
-      .clone();
-}
-
-// `mm ask` on a Hugging Face Qwen2-VL folder.
+// `mm ask` on a Hugging Face Qwen2-VL or Qwen2-Audio folder.
 int run_ask_hf(const AskArgs& a) {
-  CS_CHECK_AS(ConfigError, a.audio.empty(), "'", a.model,
-              "' is a Qwen2-VL folder; it cannot take --audio");
   mm::HfLoadOptions options;
   options.dtype = parse_dtype(a.dtype);
   const auto t0 = std::chrono::steady_clock::now();
-  auto bundle = mm::load_qwen2_vl(a.model, options);
+  auto bundle = mm::load_qwen2(a.model, options);
   const double load_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<torch::Tensor> images, videos;
-  if (!a.image.empty()) images.push_back(rgb_tensor(read_png(a.image)));
-  if (!a.video.empty()) {
-    std::vector<torch::Tensor> frames;
-    for (const auto& path : a.video) frames.push_back(rgb_tensor(read_png(path)));
-    videos.push_back(torch::stack(frames));
-  }
+  mm::DataRecord record;
+  record.prompt = a.question;
+  record.image = a.image;
+  for (const auto& path : a.video) record.video.push_back(path);
+  record.audio = a.audio;
+  const auto media = mm::read_record_media(bundle, record);
   torch::NoGradGuard no_grad;
   const auto t1 = std::chrono::steady_clock::now();
-  const auto answer = mm::qwen2_vl_ask(bundle, a.question, images, videos, a.max_new_tokens);
+  const auto answer = mm::qwen2_ask(bundle, a.question, media, a.max_new_tokens);
   const double answer_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   if (a.json) {
@@ -285,8 +350,18 @@ void add_mm_command(Context& context) {
   eval->add_option("--model", e->model, "Built-in model name or model directory")
       ->default_val(e->model);
   eval->add_option("--task", e->task, "Task name, comma list, or all")->default_val(e->task);
+  eval->add_option("--data", e->data,
+                   "A JSONL dataset of one's own (prompt, image / video / audio, answer(s), "
+                   "metric) in place of the tasks");
+  eval->add_option("--predictions", e->predictions,
+                   "With --data: write each record's prediction and score to this JSONL file");
+  eval->add_option("--max-new-tokens", e->max_new_tokens, "Longest answer (with --data)")
+      ->default_val(e->max_new_tokens);
+  eval->add_option("--dtype", e->dtype, "Compute dtype of a Hugging Face checkpoint")
+      ->default_val(e->dtype);
   eval->add_option("--split", e->split, "train, validation or test")->default_val(e->split);
-  eval->add_option("--samples", e->samples, "Samples per task")->default_val(e->samples);
+  eval->add_option("--samples", e->samples,
+                   "Samples per task (default 200), or the first records of --data (default all)");
   eval->add_flag("--blank-media", e->blank_media, "Also score with images/audio blanked");
   eval->add_flag("--show", e->show, "Print a few predictions");
   eval->add_flag("--json", e->json, "Print one JSON document");
@@ -320,7 +395,7 @@ void add_mm_command(Context& context) {
       ->default_val(h->model);
   hooks->add_option("--model", h->model_option,
                     "Same as MODEL: a preset, built-in model, ClearSight model directory or "
-                    "Hugging Face folder (qwen2_vl)");
+                    "Hugging Face folder (qwen2_vl, qwen2_audio)");
   hooks->add_flag("--json", h->json, "One JSON document: model, hooks with their shapes' roles");
   hooks->callback([&context, h] {
     context.action = [&context, h] {
@@ -353,15 +428,19 @@ void add_mm_command(Context& context) {
 
   auto* make = group->add_subcommand(
       "make-checkpoint",
-      "Write a Hugging Face Qwen2-VL folder with random weights (tests, scale measurements)");
+      "Write a Hugging Face Qwen2-VL or Qwen2-Audio folder with random weights (tests, scale "
+      "measurements)");
   struct MakeArgs {
+    std::string arch = "qwen2_vl";
     std::string shape = "tiny";
     std::string tokenizer;
     std::string out;
     std::string dtype = "bfloat16";
   };
   auto mk = std::make_shared<MakeArgs>();
-  make->add_option("--shape", mk->shape, "tiny (2 layers, hidden 64) or 2b (Qwen2-VL-2B's shape)")
+  make->add_option("--arch", mk->arch, "qwen2_vl or qwen2_audio")->default_val(mk->arch);
+  make->add_option("--shape", mk->shape,
+                   "tiny (2 layers, hidden 64), 2b (Qwen2-VL-2B's shape) or 7b (Qwen2-Audio-7B's)")
       ->default_val(mk->shape);
   make->add_option("--tokenizer", mk->tokenizer, "Qwen's tokenizer.json to ship with it")
       ->required();
@@ -370,24 +449,63 @@ void add_mm_command(Context& context) {
   make->callback([&context, mk] {
     context.action = [&context, mk] {
       start_runtime(context.global);
-      mm::write_random_qwen2_vl(mk->shape, mk->tokenizer, mk->out, parse_dtype(mk->dtype),
-                                context.global.runtime.seed);
-      std::printf("wrote %s (Qwen2-VL %s shape, random weights, %s)\n", mk->out.c_str(),
+      mm::write_random_qwen2(mk->arch, mk->shape, mk->tokenizer, mk->out, parse_dtype(mk->dtype),
+                             context.global.runtime.seed);
+      std::printf("wrote %s (%s %s shape, random weights, %s)\n", mk->out.c_str(), mk->arch.c_str(),
                   mk->shape.c_str(), mk->dtype.c_str());
       return 0;
     };
   });
 
   auto* tasks = group->add_subcommand("tasks", "List the synthetic tasks");
-  tasks->callback([&context] {
-    context.action = [&context] {
+  auto tasks_json = std::make_shared<bool>(false);
+  tasks->add_flag("--json", *tasks_json, "One JSON document: the tasks with metric and chance");
+  tasks->callback([&context, tasks_json] {
+    context.action = [&context, tasks_json] {
       start_runtime(context.global);
+      json out = json::array();
       for (const auto& name : mm::task_names()) {
         const auto t = mm::make_task(name);
+        out.push_back({{"task", name},
+                       {"counterpart", t->counterpart()},
+                       {"metric", t->metric()},
+                       {"record_metric", t->record_metric()},
+                       {"chance", t->chance_level()},
+                       {"modalities", t->modalities()},
+                       {"test_samples", t->split_size(mm::Split::kTest)}});
+        if (*tasks_json) continue;
         std::printf("%-14s %-14s %-22s chance %.3f  needs %s\n", name.c_str(),
                     t->counterpart().c_str(), t->metric().c_str(), t->chance_level(),
                     t->modalities().empty() ? "text only" : join(t->modalities(), "+").c_str());
       }
+      if (*tasks_json) std::printf("%s\n", out.dump(2).c_str());
+      return 0;
+    };
+  });
+
+  auto* exp = group->add_subcommand(
+      "export", "Write a synthetic task's samples as a JSONL dataset (PNG images, WAV audio)");
+  struct ExportArgs {
+    std::string task;
+    std::string split = "test";
+    std::int64_t samples = 200;
+    std::string out;
+  };
+  auto x = std::make_shared<ExportArgs>();
+  exp->add_option("--task", x->task, "Task name (mm tasks lists them)")->required();
+  exp->add_option("--split", x->split, "train, validation or test")->default_val(x->split);
+  exp->add_option("--samples", x->samples, "The first N samples of the split")
+      ->default_val(x->samples);
+  exp->add_option("--out", x->out, "New folder: data.jsonl and media/")->required();
+  exp->callback([&context, x] {
+    context.action = [&context, x] {
+      start_runtime(context.global);
+      const auto task = mm::make_task(x->task);
+      const auto file = mm::export_task_jsonl(*task, parse_split(x->split), x->samples, x->out);
+      std::printf(
+          "wrote %s (%lld samples of %s/%s, metric %s)\n", file.c_str(),
+          static_cast<long long>(std::min(x->samples, task->split_size(parse_split(x->split)))),
+          x->task.c_str(), x->split.c_str(), task->record_metric().c_str());
       return 0;
     };
   });

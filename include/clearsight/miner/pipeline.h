@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "clearsight/miner/miner.h"
+#include "clearsight/mm/jsonl_data.h"
 #include "clearsight/mm/tasks.h"
 #include "clearsight/mm/trainer.h"
 
@@ -32,6 +33,12 @@ std::pair<int, int> parse_shard(const std::string& text);
 /// Stage 2 + 3 over one task's samples: one prefill pass per sample with the scoring hooks.
 ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
                             const mm::Task& task, const ScoreRun& run);
+
+/// Stage 2 + 3 over a JSONL dataset of one's own on a built-in model (the records read as
+/// mm::record_sample does; run.split is ignored); the accumulator is named `dataset`.
+ScoreAccumulator score_dataset(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
+                               const std::vector<mm::DataRecord>& records,
+                               const std::string& dataset, const ScoreRun& run);
 
 /// Scores of one evaluation condition per task.
 struct ConditionScores {

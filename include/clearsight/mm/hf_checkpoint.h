@@ -1,6 +1,7 @@
 // Hugging Face checkpoint folders (config.json, model.safetensors or a sharded index) of the
-// architectures ClearSight implements exactly: Qwen2-VL (model_type qwen2_vl). The hub's weight
-// names and the newer model.language_model.* / model.visual.* names both load.
+// architectures ClearSight implements exactly: Qwen2-VL (model_type qwen2_vl) and Qwen2-Audio
+// (qwen2_audio). The hub's weight names and the newer model.language_model.* / model.visual.*
+// names both load.
 #pragma once
 
 #include <torch/torch.h>
@@ -38,17 +39,32 @@ std::shared_ptr<MultimodalModel> load_hf_model(const std::filesystem::path& dir,
 /// tower 32 x 1280). Throws UnknownNameError.
 ModelConfig qwen2_vl_shape(const std::string& name);
 
-/// Writes a Hugging Face folder: config.json in the qwen2_vl layout and model.safetensors with
-/// the hub's weight names, in dtype (float32, bfloat16 or float16).
+/// Qwen2-Audio configurations of known shapes: "tiny" (2 layers, hidden 64, audio encoder 2 x 32,
+/// the real vocabulary size and audio token id; for tests), "7b" (Qwen2-Audio-7B's shape).
+/// Throws UnknownNameError.
+ModelConfig qwen2_audio_shape(const std::string& name);
+
+/// qwen2_vl_shape or qwen2_audio_shape by model_type; throws UnknownNameError.
+ModelConfig qwen2_shape(const std::string& model_type, const std::string& name);
+
+/// Writes a Hugging Face folder: config.json in the model's layout (qwen2_vl flat, qwen2_audio
+/// with text_config and audio_config) and model.safetensors with the hub's weight names, in dtype
+/// (float32, bfloat16 or float16).
 void save_hf_checkpoint(const MultimodalModel& model, const std::filesystem::path& dir,
                         torch::Dtype dtype = torch::kBFloat16);
 
-/// Writes a complete Qwen2-VL folder with random weights (seeded) of a known shape: config.json,
-/// model.safetensors, the given tokenizer.json (and tokenizer_config.json beside it, if any) and
-/// a preprocessor_config.json with the shipped image-processor values. For tests and scale
-/// measurements without downloads.
-void write_random_qwen2_vl(const std::string& shape, const std::filesystem::path& tokenizer_json,
-                           const std::filesystem::path& out, torch::Dtype dtype,
-                           std::uint64_t seed);
+/// Writes Qwen2-Audio's tokenizer.json from Qwen's: the same byte-level BPE and first three added
+/// tokens, then <|AUDIO|>, <|audio_bos|>, <|audio_eos|> at ids 151646-151648.
+void write_qwen2_audio_tokenizer(const std::filesystem::path& qwen_tokenizer_json,
+                                 const std::filesystem::path& out);
+
+/// Writes a complete folder (model_type qwen2_vl or qwen2_audio) with random weights (seeded) of
+/// a known shape: config.json, model.safetensors, tokenizer.json (Qwen's, or Qwen2-Audio's built
+/// from it), tokenizer_config.json and preprocessor_config.json (the image processor or the
+/// Whisper feature extractor with the shipped values). The folder appears only when complete.
+/// For tests and scale measurements without downloads.
+void write_random_qwen2(const std::string& model_type, const std::string& shape,
+                        const std::filesystem::path& tokenizer_json,
+                        const std::filesystem::path& out, torch::Dtype dtype, std::uint64_t seed);
 
 }  // namespace clearsight::mm

@@ -1,47 +1,84 @@
-// A Hugging Face Qwen2-VL folder in use: model, tokenizer.json, image processor, the chat
-// template's standard message format with the media pads expanded, and greedy answering.
+// A Hugging Face Qwen2-VL or Qwen2-Audio folder in use: model, tokenizer.json, the image processor
+// or the Whisper feature extractor, the chat templates' standard message formats with the media
+// pads expanded, and greedy answering.
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "clearsight/mm/bpe_tokenizer.h"
 #include "clearsight/mm/hf_checkpoint.h"
+#include "clearsight/mm/jsonl_data.h"
 #include "clearsight/mm/qwen2_processor.h"
+#include "clearsight/mm/whisper_features.h"
 
 namespace clearsight::mm {
 
-/// Everything a Qwen2-VL folder holds.
-struct Qwen2VlBundle {
+/// Everything a Qwen2-VL or Qwen2-Audio folder holds.
+struct Qwen2Bundle {
   std::shared_ptr<MultimodalModel> model;
   BpeTokenizer tokenizer;
-  Qwen2ImageProcessorConfig processor;
+  /// Qwen2-VL's image processor (preprocessor_config.json), absent for Qwen2-Audio.
+  std::optional<Qwen2ImageProcessorConfig> image_processor;
+  /// Qwen2-Audio's Whisper feature extractor (preprocessor_config.json), absent for Qwen2-VL.
+  std::optional<WhisperFeatureConfig> feature_extractor;
+  /// The folder.
+  std::filesystem::path dir;
+
+  /// "qwen2_vl" or "qwen2_audio".
+  const std::string& model_type() const { return model->config().model_type; }
 };
 
 /// Loads config.json + weights, tokenizer.json and preprocessor_config.json of dir (errors name
-/// the missing or bad file); checks that the tokenizer's ids fit the model's vocabulary.
-Qwen2VlBundle load_qwen2_vl(const std::filesystem::path& dir, const HfLoadOptions& options = {});
+/// the missing or bad file); checks that the tokenizer's ids fit the model's vocabulary and that
+/// its media tokens have the ids config.json names.
+Qwen2Bundle load_qwen2(const std::filesystem::path& dir, const HfLoadOptions& options = {});
 
 /// One user turn's media, processed.
-struct Qwen2VlMedia {
+struct Qwen2Media {
   Qwen2VisionInputs images;  // undefined tensors when none
   Qwen2VisionInputs videos;
+  WhisperFeatures audio;  // undefined tensors when none
 };
 
-/// Prompt ids of Qwen2-VL's chat template for one user message with the media first ("<|im_start|>
-/// system\\nYou are a helpful assistant.<|im_end|>\\n<|im_start|>user\\n<|vision_start|>
-/// <|image_pad|> x N<|vision_end|>...text<|im_end|>\\n<|im_start|>assistant\\n"), each pad
-/// expanded to its grid's merged token count.
-std::vector<std::int64_t> qwen2_vl_prompt(const Qwen2VlBundle& bundle, const std::string& text,
-                                          const Qwen2VlMedia& media);
+/// Raw media of one user turn.
+struct RawMedia {
+  /// Images [H, W, 3] uint8 RGB.
+  std::vector<torch::Tensor> images;
+  /// Videos [T, H, W, 3] uint8 RGB.
+  std::vector<torch::Tensor> videos;
+  /// Mono float32 waveforms at the feature extractor's sampling rate.
+  std::vector<torch::Tensor> audio;
+};
 
-/// The model inputs of one prompt with its media.
-MmInputs qwen2_vl_inputs(const std::vector<std::int64_t>& prompt, const Qwen2VlMedia& media);
+/// Processes raw media for the bundle's model; throws ConfigError for a modality the model has
+/// no tower for (audio on Qwen2-VL, images or video on Qwen2-Audio).
+Qwen2Media process_media(const Qwen2Bundle& bundle, const RawMedia& raw);
+
+/// Reads a record's media from disk (PNG images and frames; WAV / FLAC / OGG audio, mixed to mono
+/// and resampled to the extractor's rate).
+RawMedia read_record_media(const Qwen2Bundle& bundle, const DataRecord& record);
+
+/// Prompt ids of the chat template for one user message with the media first, each pad expanded
+/// to its item's token count. Qwen2-VL: "<|im_start|>system\\nYou are a helpful assistant.
+/// <|im_end|>\\n<|im_start|>user\\n<|vision_start|><|image_pad|>...<|vision_end|>TEXT<|im_end|>
+/// \\n<|im_start|>assistant\\n"; Qwen2-Audio: the same with "Audio 1: <|audio_bos|><|AUDIO|>...
+/// <|audio_eos|>\\n" per clip. The user's text is encoded without added tokens.
+std::vector<std::int64_t> qwen2_prompt(const Qwen2Bundle& bundle, const std::string& text,
+                                       const Qwen2Media& media);
+
+/// The model inputs of one prompt with its media (media in the model's compute dtype).
+MmInputs qwen2_inputs(const Qwen2Bundle& bundle, const std::vector<std::int64_t>& prompt,
+                      const Qwen2Media& media);
+
+/// Modality of a prompt id: image / video / audio pads, special added tokens, else text.
+Modality qwen2_modality(const Qwen2Bundle& bundle, std::int64_t id);
 
 /// A generated answer.
-struct Qwen2VlAnswer {
+struct Qwen2Answer {
   std::string text;
   std::vector<std::int64_t> ids;
   std::int64_t prompt_tokens = 0;
@@ -49,10 +86,8 @@ struct Qwen2VlAnswer {
   std::int64_t unknown_ids = 0;
 };
 
-/// Greedy answer to text about images [H, W, 3] and videos [T, H, W, 3] (uint8 RGB), stopping
-/// at <|im_end|>.
-Qwen2VlAnswer qwen2_vl_ask(Qwen2VlBundle& bundle, const std::string& text,
-                           const std::vector<torch::Tensor>& images,
-                           const std::vector<torch::Tensor>& videos, int max_new_tokens);
+/// Greedy answer to text about the media, stopping at <|im_end|>.
+Qwen2Answer qwen2_ask(Qwen2Bundle& bundle, const std::string& text, const RawMedia& media,
+                      int max_new_tokens);
 
 }  // namespace clearsight::mm

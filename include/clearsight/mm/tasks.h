@@ -61,6 +61,9 @@ class Task {
   virtual std::string counterpart() const = 0;
   /// Metric name ("substring_accuracy", "bleu4", "accuracy", "word_recognition_rate").
   virtual std::string metric() const = 0;
+  /// The metric of a JSONL dataset record that scores like score() ("substring_accuracy",
+  /// "bleu4", "choice", "exact_match", "word_recognition_rate"); used by export_task_jsonl.
+  virtual std::string record_metric() const { return metric(); }
   /// Modalities the task needs besides text: subset of {"image", "video", "audio"}.
   virtual std::vector<std::string> modalities() const = 0;
   /// Every word any prompt or answer of this task can contain.

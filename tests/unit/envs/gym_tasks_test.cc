@@ -7,6 +7,7 @@
 
 #include "clearsight/core/error.h"
 #include "clearsight/envs/dmc_tasks.h"
+#include "clearsight/envs/mujoco_env.h"
 #include "clearsight/envs/pixel_env.h"
 
 namespace clearsight::envs {
@@ -73,6 +74,49 @@ TEST(EnvsTasks, RewardIsTheSumOfItsTermsAndObservationsAreFinite) {
       for (double v : obs) ASSERT_TRUE(std::isfinite(v));
       if (r.terminated || r.truncated) env->reset(obs);
     }
+  }
+}
+
+// The reward terms against the simulator and Gymnasium's v4 weights (not against the function
+// that wrote them): reward_forward = (x after - x before) / dt read from the state, reward_ctrl =
+// -w |a|^2, reward_survive = healthy_reward (1) while healthy.
+TEST(EnvsTasks, RewardTermsFollowTheStateAndGymnasiumWeights) {
+  struct Weights {
+    const char* name;
+    double ctrl;
+    bool survive;
+    bool torso_x;  // Ant measures the torso body's x, the others qpos[0].
+  };
+  const Weights kWeights[] = {{"Hopper-v4", 1e-3, true, false},
+                              {"HalfCheetah-v4", 0.1, false, false},
+                              {"Walker2d-v4", 1e-3, true, false},
+                              {"Ant-v4", 0.5, true, true},
+                              {"Swimmer-v4", 1e-4, false, false}};
+  std::mt19937_64 rng(5);
+  for (const auto& w : kWeights) {
+    SCOPED_TRACE(w.name);
+    auto env = make_env(w.name);
+    auto* sim = dynamic_cast<MujocoEnv*>(env.get());
+    ASSERT_NE(sim, nullptr);
+    const auto x = [&] {
+      return w.torso_x ? sim->data()->xpos[3 * sim->torso_body()] : sim->data()->qpos[0];
+    };
+    std::vector<double> obs = env->reset(2);
+    double moved = 0;
+    for (int k = 0; k < 40; ++k) {
+      const auto action = random_action(env->spec(), rng);
+      const double before = x();
+      const auto r = env->step(action, obs);
+      const double after = x();
+      moved += std::abs(after - before);
+      EXPECT_NEAR(r.info.get("reward_forward"), (after - before) / env->spec().dt, 1e-9);
+      double sq = 0;
+      for (const double a : action) sq += a * a;
+      EXPECT_NEAR(r.info.get("reward_ctrl"), -w.ctrl * sq, 1e-12);
+      if (w.survive && !r.terminated) EXPECT_EQ(r.info.get("reward_survive"), 1.0);
+      if (r.terminated || r.truncated) env->reset(obs);
+    }
+    EXPECT_GT(moved, 1e-4);  // The body moved: the check above is not 0 == 0.
   }
 }
 

@@ -4,8 +4,10 @@
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/safetensors.h"
+#include "clearsight/envs/env.h"
 #include "test_util.h"
 
 namespace clearsight::rl {
@@ -108,6 +110,70 @@ TEST(RlTrainer, WritesPolicySummaryAndMetrics) {
   const auto stats = evaluate_policy(*policy, "Hopper-v4", 2, 11);
   EXPECT_EQ(stats.returns.size(), 2u);
   EXPECT_THROW(evaluate_policy(*policy, "Walker2d-v4", 1, 0), ConfigError);
+}
+
+// A policy that always plays the same action and remembers the flags it was asked with.
+class ConstantPolicy : public Policy {
+ public:
+  ConstantPolicy(std::string env, std::vector<double> action)
+      : env_(std::move(env)), action_(std::move(action)) {}
+  const std::string& env_name() const override { return env_; }
+  std::int64_t observation_size() const override { return 11; }
+  std::int64_t action_size() const override { return static_cast<std::int64_t>(action_.size()); }
+  void act(std::span<const double>, std::span<double> action, bool deterministic) override {
+    std::copy(action_.begin(), action_.end(), action.begin());
+    ++calls;
+    if (!deterministic) ++stochastic_calls;
+  }
+  torch::Tensor act_batch(const torch::Tensor& observations, bool) override {
+    return torch::tensor(action_, torch::kFloat32).expand({observations.size(0), -1});
+  }
+  const nlohmann::json& info() const override { return info_; }
+  int calls = 0;
+  int stochastic_calls = 0;
+
+ private:
+  std::string env_;
+  std::vector<double> action_;
+  nlohmann::json info_ = nlohmann::json::object();
+};
+
+// evaluate_policy's returns and lengths equal a rollout stepped by hand with the same seeds.
+TEST(RlTrainer, EvaluatePolicyMatchesAHandSteppedRollout) {
+  const std::vector<double> action = {0.3, -0.5, 0.8};
+  ConstantPolicy policy("Hopper-v4", action);
+  int steps_seen = 0;
+  const auto stats = evaluate_policy(policy, "Hopper-v4", 2, 17, /*deterministic=*/true,
+                                     [&](const envs::Env&) { ++steps_seen; });
+  ASSERT_EQ(stats.returns.size(), 2u);
+  std::int64_t total_length = 0;
+  for (int e = 0; e < 2; ++e) {
+    auto env = envs::make_env("Hopper-v4");
+    std::vector<double> obs(static_cast<std::size_t>(env->spec().observation_space.size()));
+    env->reset(derive_seed(17, static_cast<std::uint64_t>(e)), obs);
+    double total = 0;
+    std::int64_t length = 0;
+    for (;;) {
+      const auto r = env->step(action, obs);
+      total += r.reward;
+      ++length;
+      if (r.terminated || r.truncated) break;
+    }
+    EXPECT_DOUBLE_EQ(stats.returns[static_cast<std::size_t>(e)], total) << e;
+    EXPECT_EQ(stats.lengths[static_cast<std::size_t>(e)], length) << e;
+    total_length += length;
+  }
+  // A constant push topples the hopper long before the time limit.
+  EXPECT_LT(stats.lengths[0], 1000);
+  EXPECT_EQ(steps_seen, total_length);
+  EXPECT_EQ(policy.calls, total_length);
+  EXPECT_EQ(policy.stochastic_calls, 0);
+  EXPECT_DOUBLE_EQ(stats.mean(), (stats.returns[0] + stats.returns[1]) / 2);
+  // The deterministic flag reaches the policy.
+  ConstantPolicy sampled("Hopper-v4", action);
+  evaluate_policy(sampled, "Hopper-v4", 1, 17, /*deterministic=*/false);
+  EXPECT_GT(sampled.calls, 0);
+  EXPECT_EQ(sampled.stochastic_calls, sampled.calls);
 }
 
 TEST(RlTrainer, BadConfigAndPolicyDirectoriesGiveClearErrors) {
