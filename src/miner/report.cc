@@ -130,7 +130,8 @@ void append_findings(const fs::path& run_dir, const fs::path& dir, std::ostrings
 
 }  // namespace
 
-fs::path write_report(const fs::path& run_dir) {
+// write_report without the translation of JSON type errors.
+static fs::path write_report_unchecked(const fs::path& run_dir) {
   const fs::path summary_path = run_dir / "summary.json";
   json s;
   try {
@@ -144,12 +145,14 @@ fs::path write_report(const fs::path& run_dir) {
   const auto& benchmarks = need(s, "benchmarks", summary_path);
   const double ratio = need(s, "ratio", summary_path).get<double>();
   const std::string pct = fmt(100 * ratio, 1) + "%";
-  md << "# MINER report: " << s.value("model", std::string("?")) << "\n\n"
-     << "Strategy " << s.value("strategy", std::string("?")) << ", " << pct << " of the LM's MLP "
-     << "neurons (" << s.value("neurons_selected", 0) << " neurons), scores from "
-     << s.value("score_samples", 0) << " validation samples per task, evaluation on "
-     << s.value("eval_samples", 0) << " test samples per task, random control over "
-     << s.value("random_seeds", 0) << " seeds (mean +- sample standard deviation).\n\n";
+  const auto field = [&](const char* key) { return need(s, key, summary_path); };
+  md << "# MINER report: " << field("model").get<std::string>() << "\n\n"
+     << "Strategy " << field("strategy").get<std::string>() << ", " << pct << " of the LM's MLP "
+     << "neurons (" << field("neurons_selected").get<std::int64_t>() << " neurons), scores from "
+     << field("score_samples").get<std::int64_t>() << " validation samples per task, evaluation on "
+     << field("eval_samples").get<std::int64_t>() << " test samples per task, random control over "
+     << field("random_seeds").get<std::int64_t>()
+     << " seeds (mean +- sample standard deviation).\n\n";
 
   md << "## Deactivation (paper-style table)\n\n| benchmark | original | MINER " << pct
      << " | random " << pct << " |\n|---|---|---|---|\n";
@@ -163,8 +166,8 @@ fs::path write_report(const fs::path& run_dir) {
   }
   const double n = std::max<double>(1, benchmarks.size());
   md << "| **mean** | " << fmt(sum_o / n) << " | " << fmt(sum_m / n) << " | " << fmt(sum_r / n)
-     << " |\n\nMean relative drop: MINER " << fmt(s.value("mean_relative_drop_miner", 0.0))
-     << ", random " << fmt(s.value("mean_relative_drop_random", 0.0)) << ".\n\n";
+     << " |\n\nMean relative drop: MINER " << fmt(field("mean_relative_drop_miner").get<double>())
+     << ", random " << fmt(field("mean_relative_drop_random").get<double>()) << ".\n\n";
 
   if (s.contains("specificity_relative_drop")) {
     const auto& spec = s["specificity_relative_drop"];
@@ -181,7 +184,8 @@ fs::path write_report(const fs::path& run_dir) {
     md << "\n";
     for (const auto& [modality, row] : spec.items()) {
       md << "| " << modality << " |";
-      for (const auto& c : columns) md << " " << fmt(row.value(c, 0.0)) << " |";
+      for (const auto& c : columns)
+        md << " " << fmt(need(row, c.c_str(), summary_path).get<double>()) << " |";
       md << "\n";
     }
     md << "\n";
@@ -199,7 +203,8 @@ fs::path write_report(const fs::path& run_dir) {
     md << "\n";
     for (const auto& [strategy, row] : ab.items()) {
       md << "| " << strategy << " |";
-      for (const auto& w : weight_names) md << " " << fmt(row.value(w, 0.0)) << " |";
+      for (const auto& w : weight_names)
+        md << " " << fmt(need(row, w.c_str(), summary_path).get<double>()) << " |";
       md << "\n";
     }
     md << "\n";
@@ -240,6 +245,15 @@ fs::path write_report(const fs::path& run_dir) {
   const fs::path report = dir / "report.md";
   atomic_write(report, md.str());
   return report;
+}
+
+fs::path write_report(const fs::path& run_dir) {
+  try {
+    return write_report_unchecked(run_dir);
+  } catch (const json::type_error& e) {
+    CS_THROW(FormatError, "'", (run_dir / "summary.json").string(),
+             "' has a field of the wrong type: ", e.what());
+  }
 }
 
 }  // namespace clearsight::miner

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_util.h"
+
 namespace clearsight {
 namespace {
 
@@ -145,15 +147,14 @@ TEST(CoreConfig, Overrides) {
 }
 
 TEST(CoreConfig, LoadFileErrors) {
-  const auto dir = std::filesystem::temp_directory_path() / "cs_config_test";
-  std::filesystem::create_directories(dir);
+  testing::TempDir temp;  // A folder of its own: parallel runs do not collide.
+  const auto dir = temp.path();
   EXPECT_THROW(config::load_file(dir / "missing.json"), IoError);
   std::ofstream(dir / "bad.json") << "{\"a\": 1,,}";
   const auto msg = message_of([&] { config::load_file(dir / "bad.json"); });
   EXPECT_NE(msg.find("is not valid JSON at byte"), std::string::npos) << msg;
   std::ofstream(dir / "good.json") << "{\"steps\": 9}";
   EXPECT_EQ(config::from_json<Outer>(config::load_file(dir / "good.json")).steps, 9);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

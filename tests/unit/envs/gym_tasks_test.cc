@@ -249,6 +249,7 @@ TEST(EnvsTasks, BadActionsAreTypedErrors) {
   EXPECT_THROW(make_env("Hoper-v4"), UnknownNameError);
   try {
     make_env("hopper");
+    FAIL() << "expected an UnknownNameError";
   } catch (const UnknownNameError& e) {
     EXPECT_NE(std::string(e.what()).find("did you mean 'Hopper-v4'"), std::string::npos)
         << e.what();
