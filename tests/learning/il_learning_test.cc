@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "clearsight/core/paths.h"
+#include "clearsight/envs/mujoco_env.h"
 #include "clearsight/il/collect.h"
 #include "clearsight/il/demos.h"
 #include "clearsight/il/imitate.h"
@@ -46,6 +47,22 @@ TEST(LearningIl, GailOnCleanHopperDemosRisesWellAboveRandom) {
   // 3.2). The bar is "well above random", not expert level.
   EXPECT_GT(result.best_eval_return, baseline.mean() + 400.0)
       << "best " << result.best_eval_return << " vs random " << baseline.mean();
+  // Hopper pays +1 per healthy step, so the return alone can be earned by standing still: the
+  // best policy must also move forward (issue #17's survival confound).
+  auto best = rl::load_policy(dir / "run" / "best");
+  std::vector<double> start, end;
+  rl::evaluate_policy(*best, "Hopper-v4", 3, 5, true, [&](const envs::Env& env) {
+    const double x = dynamic_cast<const envs::MujocoEnv&>(env).data()->qpos[0];
+    if (env.elapsed_steps() == 1) {
+      start.push_back(x);
+      end.push_back(x);
+    }
+    end.back() = x;
+  });
+  double forward = 0.0;
+  for (std::size_t i = 0; i < start.size(); ++i) forward += (end[i] - start[i]) / start.size();
+  std::printf("GAIL best policy: forward displacement %.2f m per episode\n", forward);
+  EXPECT_GT(forward, 1.0) << "the best GAIL policy does not move forward (standing still?)";
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // must clearly beat a random policy.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "clearsight/rl/trainer.h"
 #include "test_util.h"
 
@@ -41,11 +43,16 @@ TEST(LearningRl, PpoBeatsRandomOnSwimmerWithin100kSteps) {
   c.eval_episodes = 3;
   c.checkpoint_every = 100000;
   c.ppo.gamma = 0.9999;
-  const auto result = train_rl(c, dir / "run");
+  train_rl(c, dir / "run");
+  // The final policy on 10 fresh episodes against an absolute bar: a best-of-5 evaluation of 3
+  // episodes against a 3-episode random baseline (std ~10) was within noise.
+  auto policy = load_policy(dir / "run" / "policy");
+  const auto final_eval = evaluate_policy(*policy, "Swimmer-v4", 10, 99);
   auto random = make_random_policy("Swimmer-v4");
-  const auto baseline = evaluate_policy(*random, "Swimmer-v4", 3, 1, false);
-  EXPECT_GT(result.best_eval_return, baseline.mean() + 20.0)
-      << "best " << result.best_eval_return << " vs random " << baseline.mean();
+  const auto baseline = evaluate_policy(*random, "Swimmer-v4", 10, 99, false);
+  std::printf("PPO Swimmer final %.1f +- %.1f, random %.1f +- %.1f\n", final_eval.mean(),
+              final_eval.stddev(), baseline.mean(), baseline.stddev());
+  EXPECT_GT(final_eval.mean(), 30.0) << "random " << baseline.mean();
 }
 
 }  // namespace
