@@ -171,18 +171,39 @@ TEST(MinerStage4, StrategiesPickTheExpectedNeurons) {
             (std::vector<std::string>{"blocks.1.mlp.hook_post[3]", "blocks.1.mlp.hook_post[4]"}));
   EXPECT_EQ(sel.neuron_names("image"),
             (std::vector<std::string>{"blocks.1.mlp.hook_post[8]", "blocks.1.mlp.hook_post[9]"}));
-  o.strategy = "LU_MA";  // K / L = 2 per layer over both modalities.
+  const auto names = [](std::initializer_list<const char*> list) {
+    std::vector<std::string> out;
+    for (const char* n : list) out.emplace_back(n);
+    return out;
+  };
+  // LU_MA: K / L = 2 per layer, modalities competing within the layer: image's 1.8, 1.9 beat
+  // text's best 1.4 in layer 0, and 2.3, 2.4 beat 1.9 in layer 1.
+  o.strategy = "LU_MA";
   sel = select_neurons(scores, present, o);
   EXPECT_EQ(sel.union_mask()[0].sum().item<std::int64_t>(), 2);
   EXPECT_EQ(sel.union_mask()[1].sum().item<std::int64_t>(), 2);
-  o.strategy = "uniform";  // K / (M L) = 1 per (layer, modality).
+  EXPECT_TRUE(sel.neuron_names("text").empty());
+  EXPECT_EQ(sel.neuron_names("image"),
+            names({"blocks.0.mlp.hook_post[8]", "blocks.0.mlp.hook_post[9]",
+                   "blocks.1.mlp.hook_post[8]", "blocks.1.mlp.hook_post[9]"}));
+  // uniform: K / (M L) = 1 per (layer, modality): each modality's best in each layer.
+  o.strategy = "uniform";
   o.ratio = 0.2;
   sel = select_neurons(scores, present, o);
   EXPECT_EQ(sel.masks.sum().item<std::int64_t>(), 4);
-  EXPECT_TRUE(sel.mask("image")[0][9].item<bool>());
+  EXPECT_EQ(sel.neuron_names("text"),
+            names({"blocks.0.mlp.hook_post[4]", "blocks.1.mlp.hook_post[4]"}));
+  EXPECT_EQ(sel.neuron_names("image"),
+            names({"blocks.0.mlp.hook_post[9]", "blocks.1.mlp.hook_post[9]"}));
+  // adaptive: the K best summed scores (1 + 0.2 n + l: layer 1's neurons 6-9), each owned by
+  // the modality scoring it highest (image, for n >= 5).
   o.strategy = "adaptive";
   sel = select_neurons(scores, present, o);
   EXPECT_EQ(sel.masks.sum().item<std::int64_t>(), 4);
+  EXPECT_TRUE(sel.neuron_names("text").empty());
+  EXPECT_EQ(sel.neuron_names("image"),
+            names({"blocks.1.mlp.hook_post[6]", "blocks.1.mlp.hook_post[7]",
+                   "blocks.1.mlp.hook_post[8]", "blocks.1.mlp.hook_post[9]"}));
   o.strategy = "random";
   const auto r1 = select_neurons(scores, present, o);
   EXPECT_EQ(r1.union_mask().sum().item<std::int64_t>(), 4);
@@ -282,6 +303,33 @@ TEST(MinerAnalysis, LayerSharesSumToOnePerModality) {
 namespace clearsight::miner {
 namespace {
 
+// Min-max normalisation over the neurons (last axis), written independently of the library's
+// min_max: (x - min) / (max - min), 0 where all neurons are equal.
+torch::Tensor reference_min_max(const torch::Tensor& x) {
+  auto out = torch::zeros(x.sizes(), x.options());  // Contiguous, whatever x's strides.
+  const auto rows = x.contiguous().reshape({-1, x.size(-1)});
+  auto flat = out.view({-1, x.size(-1)});
+  for (std::int64_t r = 0; r < rows.size(0); ++r) {
+    double lo = rows[r][0].item<double>(), hi = lo;
+    for (std::int64_t n = 0; n < rows.size(1); ++n) {
+      lo = std::min(lo, rows[r][n].item<double>());
+      hi = std::max(hi, rows[r][n].item<double>());
+    }
+    if (hi <= lo) continue;
+    for (std::int64_t n = 0; n < rows.size(1); ++n) {
+      flat[r][n] = (rows[r][n].item<double>() - lo) / (hi - lo);
+    }
+  }
+  return out;
+}
+
+TEST(MinerStage2, MinMaxNormalisesEachRowAndZeroesConstantOnes) {
+  const auto x = torch::tensor({{2.0, 4.0, 6.0}, {3.0, 3.0, 3.0}}, torch::kFloat64);
+  const auto want = torch::tensor({{0.0, 0.5, 1.0}, {0.0, 0.0, 0.0}}, torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(min_max(x), want));
+  EXPECT_TRUE(torch::allclose(reference_min_max(x), want));
+}
+
 // The metrics written as whole-tensor ops, straight from their definitions, for one prompt.
 torch::Tensor reference_scores(const torch::Tensor& x, const torch::Tensor& pattern,
                                const torch::Tensor& masks) {
@@ -305,7 +353,8 @@ torch::Tensor reference_scores(const torch::Tensor& x, const torch::Tensor& patt
   const auto attn_k = torch::matmul(weights(a), xd);
   const auto attn_q = torch::matmul(weights(a.transpose(-1, -2)), xd);
   const auto present = masks.any(1).to(torch::kFloat64).view({1, -1, 1, 1});
-  return min_max(torch::stack({prob, mean, max, attn_k, attn_q}).permute({0, 2, 1, 3})) * present;
+  return reference_min_max(torch::stack({prob, mean, max, attn_k, attn_q}).permute({0, 2, 1, 3})) *
+         present;
 }
 
 TEST(MinerStage2, LoopScorerMatchesTheTensorDefinitions) {
