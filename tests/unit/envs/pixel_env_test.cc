@@ -111,6 +111,8 @@ TEST(EnvsPixels, OsMesaFallbackRendersTheSameScene) {
   PixelEnv a(make_mujoco_env("Hopper-v4"), egl);
   PixelEnv b(make_mujoco_env("Hopper-v4"), osmesa);
   EXPECT_STREQ(b.renderer().backend(), "osmesa");
+  // "auto" prefers EGL, which the set-up's Mesa provides (surfaceless); OSMesa is the fallback.
+  EXPECT_STREQ(a.renderer().backend(), "egl");
   std::vector<std::uint8_t> pa(a.observation_bytes()), pb(b.observation_bytes());
   a.reset(4, pa);
   b.reset(4, pb);
