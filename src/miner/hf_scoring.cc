@@ -7,14 +7,12 @@ namespace clearsight::miner {
 
 ScoreAccumulator score_qwen2(mm::Qwen2Bundle& bundle, const std::vector<mm::DataRecord>& records,
                              const std::string& dataset, const ScoreRun& run) {
-  CS_CHECK_AS(ConfigError, run.shards >= 1 && run.shard >= 0 && run.shard < run.shards,
-              "bad shard ", run.shard, "/", run.shards);
+  const auto n = samples_to_score(run, static_cast<std::int64_t>(records.size()));
   torch::NoGradGuard no_grad;
   auto& model = *bundle.model;
   model.eval();
   const int layers = static_cast<int>(model.config().num_hidden_layers);
   ScoreAccumulator acc(dataset, layers, model.neurons_per_layer());
-  const auto n = std::min<std::int64_t>(run.samples, static_cast<std::int64_t>(records.size()));
   ProgressOptions progress;
   progress.disable = !run.progress;
   progress.unit = "samples";

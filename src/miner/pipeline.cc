@@ -26,6 +26,17 @@ std::pair<int, int> parse_shard(const std::string& text) {
   return {i, n};
 }
 
+std::int64_t samples_to_score(const ScoreRun& run, std::int64_t available) {
+  CS_CHECK_AS(ConfigError, run.shards >= 1 && run.shard >= 0 && run.shard < run.shards,
+              "bad shard ", run.shard, "/", run.shards);
+  CS_CHECK_AS(ConfigError, run.samples >= 1, "nothing to score: samples is ", run.samples,
+              " (expected >= 1)");
+  const auto n = std::min(run.samples, available);
+  CS_CHECK_AS(ConfigError, n > run.shard, "shard ", run.shard, "/", run.shards,
+              " gets none of the ", n, " samples to score");
+  return n;
+}
+
 namespace {
 
 // Media kinds of a sample: a batch holds samples of one kind.
@@ -38,8 +49,6 @@ ScoreAccumulator score_samples(mm::MultimodalModel& model, const mm::Tokenizer& 
                                const std::string& name, std::int64_t n,
                                const std::function<mm::Sample(std::int64_t)>& sample_at,
                                const ScoreRun& run) {
-  CS_CHECK_AS(ConfigError, run.shards >= 1 && run.shard >= 0 && run.shard < run.shards,
-              "bad shard ", run.shard, "/", run.shards);
   torch::NoGradGuard no_grad;
   model.eval();
   const int layers = static_cast<int>(model.config().num_hidden_layers);
@@ -84,14 +93,14 @@ ScoreAccumulator score_samples(mm::MultimodalModel& model, const mm::Tokenizer& 
 ScoreAccumulator score_task(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
                             const mm::Task& task, const ScoreRun& run) {
   return score_samples(
-      model, tokenizer, task.name(), std::min(run.samples, task.split_size(run.split)),
+      model, tokenizer, task.name(), samples_to_score(run, task.split_size(run.split)),
       [&](std::int64_t i) { return task.sample(run.split, i); }, run);
 }
 
 ScoreAccumulator score_dataset(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
                                const std::vector<mm::DataRecord>& records,
                                const std::string& dataset, const ScoreRun& run) {
-  const auto n = std::min(run.samples, static_cast<std::int64_t>(records.size()));
+  const auto n = samples_to_score(run, static_cast<std::int64_t>(records.size()));
   return score_samples(
       model, tokenizer, dataset, n,
       [&](std::int64_t i) { return mm::record_sample(records[static_cast<std::size_t>(i)]); }, run);

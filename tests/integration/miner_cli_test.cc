@@ -70,5 +70,25 @@ TEST(IntegrationMinerCli, ScoreShardsMergeSelectRunAndReport) {
   EXPECT_EQ(r.exit_code, 1);
 }
 
+// Bad options fail before any work and leave no output; nothing to score is an error.
+TEST(IntegrationMinerCli, BadOptionsFailFirstAndLeaveNothing) {
+  testing::TempDir dir;
+  for (const std::string options :
+       {"--ratio 2", "--eval-samples -1", "--random-seeds 0", "--score-samples 0"}) {
+    const auto out = dir / "run";
+    auto r =
+        testing::run_cli("miner run --model cs-tiny-vl --out " + out.string() + " " + options, dir);
+    EXPECT_EQ(r.exit_code, 1) << options;
+    EXPECT_EQ(r.err.rfind("clearsight: config error: ", 0), 0u) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << options;
+  }
+  auto r = testing::run_cli("miner score --model cs-tiny-vl --task scene_vqa --samples 0 --out " +
+                                (dir / "s.safetensors").string(),
+                            dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("nothing to score"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "s.safetensors"));
+}
+
 }  // namespace
 }  // namespace clearsight

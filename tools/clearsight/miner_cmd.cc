@@ -236,6 +236,16 @@ struct RunArgs {
 };
 
 int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
+  // Every option is checked before any work, so a bad value leaves nothing behind.
+  CS_CHECK_AS(ConfigError, a.ratio > 0 && a.ratio <= 1, "--ratio must be in (0, 1], got ", a.ratio);
+  CS_CHECK_AS(ConfigError, a.score_samples >= 1 && a.eval_samples >= 1,
+              "--score-samples and --eval-samples must be >= 1, got ", a.score_samples, " and ",
+              a.eval_samples);
+  CS_CHECK_AS(ConfigError, a.random_seeds >= 1,
+              "--random-seeds must be >= 1 (the random control is part of the study), got ",
+              a.random_seeds);
+  CS_CHECK_AS(ConfigError, !a.ablation || a.ablation_samples >= 1,
+              "--ablation-samples must be >= 1, got ", a.ablation_samples);
   start_runtime(global);
   auto loaded = mm::load_model_with_tokenizer(a.model);
   auto& model = *loaded.model;

@@ -27,6 +27,11 @@ struct ScoreRun {
   bool progress = false;
 };
 
+/// The number of samples (of `available`) a run scores, shards included; throws ConfigError when
+/// the shard is invalid, samples < 1, or this run's shard would get no sample (an empty score
+/// file is never written).
+std::int64_t samples_to_score(const ScoreRun& run, std::int64_t available);
+
 /// Parses "i/n" (0 <= i < n); throws ConfigError.
 std::pair<int, int> parse_shard(const std::string& text);
 

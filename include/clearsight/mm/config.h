@@ -100,7 +100,8 @@ struct ModelConfig {
   /// Visits the fields.
   template <typename V>
   void visit(V& v) {
-    v("model_type", model_type, "free-form model family name");
+    v("model_type", model_type,
+      "clearsight_vl, clearsight_audio, clearsight_mm, qwen2_vl or qwen2_audio");
     v("vocab_size", vocab_size, "tokenizer size");
     v("hidden_size", hidden_size, "LM width");
     v("intermediate_size", intermediate_size, "LM MLP width (neurons per layer)");

@@ -36,5 +36,20 @@ TEST(MinerPipeline, DatasetOfAnExportedTaskScoresAsTheTask) {
             2);
 }
 
+TEST(MinerPipeline, NothingToScoreIsAnErrorNotAnEmptyFile) {
+  ScoreRun run;
+  run.samples = 0;
+  EXPECT_THROW(samples_to_score(run, 10), ConfigError);
+  run.samples = 5;
+  EXPECT_EQ(samples_to_score(run, 10), 5);
+  EXPECT_EQ(samples_to_score(run, 3), 3);
+  run.shard = 3;
+  run.shards = 4;
+  EXPECT_THROW(samples_to_score(run, 3), ConfigError);  // Shard 3 of 3 samples: none.
+  EXPECT_EQ(samples_to_score(run, 4), 4);
+  run.shard = 4;
+  EXPECT_THROW(samples_to_score(run, 10), ConfigError);
+}
+
 }  // namespace
 }  // namespace clearsight::miner
