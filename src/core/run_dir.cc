@@ -1,9 +1,16 @@
 #include "clearsight/core/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
@@ -12,6 +19,63 @@
 namespace clearsight {
 
 namespace fs = std::filesystem;
+
+class RunLock {
+ public:
+  // Locks dir/.lock or throws RuntimeError naming the process that holds it.
+  explicit RunLock(const fs::path& dir) {
+    const auto file = dir / ".lock";
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    CS_CHECK_AS(IoError, fd_ >= 0, "cannot open '", file.string(), "': ", std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char buffer[32] = {};
+      const auto n = ::pread(fd_, buffer, sizeof(buffer) - 1, 0);
+      ::close(fd_);
+      std::string holder = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "";
+      while (!holder.empty() && std::isspace(static_cast<unsigned char>(holder.back()))) {
+        holder.pop_back();
+      }
+      if (holder.empty()) holder = "unknown";
+      CS_CHECK_AS(IoError, err == EWOULDBLOCK, "cannot lock '", file.string(),
+                  "': ", std::strerror(err));
+      CS_THROW(RuntimeError, "run directory '", dir.string(),
+               "' is in use by another clearsight process (pid ", holder,
+               "); wait for it to finish or choose another output folder");
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+      // The lock holds without the pid; only the message to a second process is poorer.
+    }
+  }
+  ~RunLock() { ::close(fd_); }  // Closing releases the flock.
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+namespace {
+
+// Run directories this process holds: RunDirs of one directory share its lock (a second flock
+// from the same process would fail against its own first one).
+std::shared_ptr<RunLock> lock_run_dir(const fs::path& dir) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<RunLock>> held;
+  std::error_code ec;
+  const auto key = fs::weakly_canonical(dir, ec).string();
+  std::lock_guard<std::mutex> guard(mutex);
+  auto& slot = held[ec ? dir.string() : key];
+  if (auto lock = slot.lock()) return lock;
+  auto lock = std::make_shared<RunLock>(dir);
+  slot = lock;
+  return lock;
+}
+
+}  // namespace
+
+RunDir::RunDir(fs::path path) : path_(std::move(path)), lock_(lock_run_dir(path_)) {}
 
 std::string today_string() {
   const std::time_t now = std::time(nullptr);

@@ -1,11 +1,13 @@
 // Runs the clearsight program as a user would and checks exit codes, output and error lines.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "clearsight/core/atomic_file.h"
+#include "clearsight/core/run_dir.h"
 #include "clearsight/core/safetensors.h"
 #include "cli_runner.h"
 
@@ -132,6 +134,27 @@ TEST(IntegrationCli, SelftestWritesARunDirectory) {
   EXPECT_NE(r.err.find("unknown config key 'selftest.stepz'; did you mean 'steps'"),
             std::string::npos)
       << r.err;
+}
+
+// A run folder held by one process is refused to another, which names the holder and writes
+// nothing; once released it can be used.
+TEST(IntegrationCli, RunFolderLock) {
+  testing::TempDir dir;
+  const auto out = dir / "miner";
+  const std::string command = "miner run --model cs-tiny-vl --out " + out.string() +
+                              " --score-samples 1 --eval-samples 1 --random-seeds 1";
+  {
+    const auto held = RunDir::at(out);
+    const auto r = testing::run_cli(command, dir);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(
+        r.err.find("in use by another clearsight process (pid " + std::to_string(::getpid()) + ")"),
+        std::string::npos)
+        << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out / "config.json"));
+  }
+  const auto r = testing::run_cli(command, dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 }  // namespace

@@ -5,12 +5,18 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace clearsight {
 
-/// A run's directory; every writer inside it writes atomically.
+/// An exclusive lock on a run directory (dir/.lock, flock): one process writes a run at a time.
+class RunLock;
+
+/// A run's directory; every writer inside it writes atomically. The directory is locked while any
+/// RunDir of it lives in this process: another process opening it gets a RuntimeError naming the
+/// holder's pid instead of interleaving metrics or racing renames.
 class RunDir {
  public:
   /// Creates root/<YYYY-MM-DD>-<name>[-N]/ (a fresh, unused directory).
@@ -38,8 +44,9 @@ class RunDir {
   std::vector<nlohmann::json> read_metrics() const;
 
  private:
-  explicit RunDir(std::filesystem::path path) : path_(std::move(path)) {}
+  explicit RunDir(std::filesystem::path path);
   std::filesystem::path path_;
+  std::shared_ptr<RunLock> lock_;
 };
 
 /// Today's date as YYYY-MM-DD in local time.

@@ -1,6 +1,7 @@
 #include "clearsight/core/run_dir.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -59,6 +60,24 @@ TEST(CoreRunDir, OpenRequiresExistingAndBadConfigIsFormatError) {
   testing::write_bytes(run.path() / "config.json", "{not json");
   EXPECT_THROW(run.read_config(), FormatError);
   EXPECT_NO_THROW(RunDir::open(root / "r"));
+}
+
+}  // namespace
+}  // namespace clearsight
+
+namespace clearsight {
+namespace {
+
+// Within one process, every RunDir of a directory shares its lock (copies and nested users);
+// another process is refused (tests/integration/cli_test.cc: IntegrationCli.RunFolderLock).
+TEST(CoreRunDir, OneProcessMayHoldARunDirectoryMoreThanOnce) {
+  testing::TempDir dir;
+  const auto run_dir = dir / "run";
+  const auto run = RunDir::at(run_dir);
+  EXPECT_NO_THROW(RunDir::at(run_dir));
+  EXPECT_NO_THROW(RunDir::open(run_dir));
+  const auto pid = read_file(run_dir / ".lock");
+  EXPECT_EQ(pid, std::to_string(::getpid()) + "\n");
 }
 
 }  // namespace
