@@ -91,6 +91,28 @@ struct ScoreArgs {
   std::string dtype = "float32";
 };
 
+// The samples, shard and scoring options of a `miner score` command.
+miner::ScoreRun score_run(const ScoreArgs& a) {
+  miner::ScoreRun run;
+  run.split = a.split == "test"    ? mm::Split::kTest
+              : a.split == "train" ? mm::Split::kTrain
+                                   : mm::Split::kValidation;
+  run.samples = a.samples;
+  std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
+  run.options.faithful = a.faithful;
+  run.progress = true;
+  return run;
+}
+
+// Saves the scores with the command's provenance; source is {"data", FILE} or {"split", NAME}.
+void save_scores(const miner::ScoreAccumulator& acc, const ScoreArgs& a,
+                 const std::pair<std::string, std::string>& source) {
+  acc.save(a.out, {{"model", a.model},
+                   source,
+                   {"shard", a.shard},
+                   {"faithful", a.faithful ? "true" : "false"}});
+}
+
 // `miner score --model HF_FOLDER --data FILE.jsonl`.
 int run_score_hf(const ScoreArgs& a) {
   CS_CHECK_AS(ConfigError, !a.data.empty(), "'", a.model,
@@ -105,20 +127,13 @@ int run_score_hf(const ScoreArgs& a) {
               "unknown dtype '", a.dtype, "' (expected float32, bfloat16, float16)");
   const auto records = mm::load_jsonl_dataset(a.data);
   auto bundle = mm::load_qwen2(a.model, options);
-  miner::ScoreRun run;
-  run.samples = a.samples;
-  std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
-  run.options.faithful = a.faithful;
-  run.progress = true;
+  const auto run = score_run(a);
   const auto dataset = std::filesystem::path(a.data).stem().string();
   const auto t0 = std::chrono::steady_clock::now();
   const auto acc = miner::score_qwen2(bundle, records, dataset, run);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  acc.save(a.out, {{"model", a.model},
-                   {"data", a.data},
-                   {"shard", a.shard},
-                   {"faithful", a.faithful ? "true" : "false"}});
+  save_scores(acc, a, {"data", a.data});
   std::printf("scored %lld samples of %s into %s (%.2f samples/s)\n",
               static_cast<long long>(acc.samples()), a.data.c_str(), a.out.c_str(),
               static_cast<double>(acc.samples()) / seconds);
@@ -135,36 +150,18 @@ int run_score(const GlobalOptions& global, const ScoreArgs& a) {
   if (!a.data.empty()) {
     auto loaded = mm::load_model_with_tokenizer(a.model);
     const auto records = mm::load_jsonl_dataset(a.data);
-    miner::ScoreRun run;
-    run.samples = a.samples;
-    std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
-    run.options.faithful = a.faithful;
-    run.progress = true;
     const auto dataset = std::filesystem::path(a.data).stem().string();
-    const auto acc = miner::score_dataset(*loaded.model, loaded.tokenizer, records, dataset, run);
-    acc.save(a.out, {{"model", a.model},
-                     {"data", a.data},
-                     {"shard", a.shard},
-                     {"faithful", a.faithful ? "true" : "false"}});
+    const auto acc =
+        miner::score_dataset(*loaded.model, loaded.tokenizer, records, dataset, score_run(a));
+    save_scores(acc, a, {"data", a.data});
     std::printf("scored %lld samples of %s into %s\n", static_cast<long long>(acc.samples()),
                 a.data.c_str(), a.out.c_str());
     return 0;
   }
   auto loaded = mm::load_model_with_tokenizer(a.model);
   const auto task = mm::make_task(a.task);
-  miner::ScoreRun run;
-  run.split = a.split == "test"    ? mm::Split::kTest
-              : a.split == "train" ? mm::Split::kTrain
-                                   : mm::Split::kValidation;
-  run.samples = a.samples;
-  std::tie(run.shard, run.shards) = miner::parse_shard(a.shard);
-  run.options.faithful = a.faithful;
-  run.progress = true;
-  const auto acc = miner::score_task(*loaded.model, loaded.tokenizer, *task, run);
-  acc.save(a.out, {{"model", a.model},
-                   {"split", a.split},
-                   {"shard", a.shard},
-                   {"faithful", a.faithful ? "true" : "false"}});
+  const auto acc = miner::score_task(*loaded.model, loaded.tokenizer, *task, score_run(a));
+  save_scores(acc, a, {"split", a.split});
   std::printf("scored %lld samples of %s into %s\n", static_cast<long long>(acc.samples()),
               a.task.c_str(), a.out.c_str());
   return 0;

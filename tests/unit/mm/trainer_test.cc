@@ -98,6 +98,35 @@ TEST(MmTrainer, TextStageThenMixResumesExactlyAcrossTheBoundary) {
   EXPECT_NO_THROW(vocab.id("say"));
 }
 
+// evaluate's score is its predictions scored by the metric's definition, computed here apart
+// from the task's own score(): substring containment for scene_vqa, the first letter for
+// text_choice; and the trained model is far above chance on both.
+TEST(MmTrainer, EvaluateScoresItsPredictionsByTheMetricsDefinition) {
+  auto loaded = load_model_with_tokenizer(std::string(CS_SOURCE_DIR) + "/assets/models/cs-tiny-vl");
+  EvalOptions options;
+  options.samples = 16;
+  const auto vqa_task = make_task("scene_vqa");
+  const auto vqa = evaluate(*loaded.model, loaded.tokenizer, *vqa_task, options);
+  ASSERT_EQ(vqa.predictions.size(), 16u);
+  double hits = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const auto& p = vqa.predictions[i];
+    const auto& a = vqa.answers[i];
+    // Whole-word containment of the (lower-case, single-word) answer.
+    const std::string padded = " " + p + " ";
+    hits += padded.find(" " + a + " ") != std::string::npos ? 1.0 : 0.0;
+  }
+  EXPECT_DOUBLE_EQ(vqa.score, hits / 16);
+  EXPECT_GT(vqa.score, vqa.chance);  // 0.560 against 0.237 over 200 samples (RESULTS).
+  const auto choice_task = make_task("text_choice");
+  const auto choice = evaluate(*loaded.model, loaded.tokenizer, *choice_task, options);
+  double right = 0;
+  for (std::size_t i = 0; i < 16; ++i) {
+    right += !choice.predictions[i].empty() && choice.predictions[i][0] == choice.answers[i][0];
+  }
+  EXPECT_DOUBLE_EQ(choice.score, right / 16);
+}
+
 TEST(MmTrainer, BadConfigsAreClearErrors) {
   auto c = tiny_config(5);
   c.tasks = {"scene_vq"};
