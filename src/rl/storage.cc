@@ -1,6 +1,7 @@
 #include "clearsight/rl/storage.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "clearsight/core/error.h"
 #include "clearsight/core/safetensors.h"
@@ -191,6 +192,37 @@ void RolloutBuffer::compute_returns(const torch::Tensor& last_values, double gam
     }
   }
   returns.copy_(advantages + values);
+}
+
+void settle_ppo_rewards(torch::Tensor& rewards, const torch::Tensor& dones,
+                        const torch::Tensor& bootstrap, double gamma,
+                        envs::RunningMeanStd* return_stats, std::vector<double>& discounted) {
+  CS_CHECK_AS(ShapeError,
+              rewards.dim() == 2 && rewards.scalar_type() == torch::kFloat64 &&
+                  rewards.is_contiguous() && dones.sizes() == rewards.sizes() &&
+                  bootstrap.sizes() == rewards.sizes() &&
+                  static_cast<std::int64_t>(discounted.size()) == rewards.size(1),
+              "settle_ppo_rewards: rewards, dones and bootstrap must be [T, N] and discounted [N]");
+  auto r = rewards.accessor<double, 2>();
+  const auto d = dones.accessor<float, 2>();
+  const auto b = bootstrap.accessor<double, 2>();
+  const auto n = rewards.size(1);
+  std::vector<double> ret(static_cast<std::size_t>(n));
+  for (std::int64_t t = 0; t < rewards.size(0); ++t) {
+    if (return_stats != nullptr) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        discounted[i] = discounted[i] * gamma + r[t][i];
+        ret[i] = discounted[i];
+      }
+      return_stats->update_batch(ret, n);
+      const double scale = 1.0 / std::sqrt(return_stats->var()[0] + 1e-8);
+      for (std::int64_t i = 0; i < n; ++i) {
+        r[t][i] = std::clamp(r[t][i] * scale, -10.0, 10.0);
+        if (d[t][i] > 0) discounted[i] = 0.0;
+      }
+    }
+    for (std::int64_t i = 0; i < n; ++i) r[t][i] += gamma * b[t][i];
+  }
 }
 
 }  // namespace clearsight::rl

@@ -300,27 +300,8 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
                        : env_rewards)
             .to(torch::kFloat64)
             .contiguous();
-    {
-      auto r = rewards.accessor<double, 2>();
-      auto d = rollout.dones.accessor<float, 2>();
-      auto b = bootstrap.accessor<double, 2>();
-      std::vector<double> ret(static_cast<std::size_t>(n));
-      for (std::int64_t t = 0; t < pc.rollout_steps; ++t) {
-        if (pc.normalize_rewards) {
-          for (std::int64_t i = 0; i < n; ++i) {
-            discounted[i] = discounted[i] * pc.gamma + r[t][i];
-            ret[i] = discounted[i];
-          }
-          return_stats.update_batch(ret, n);
-          const double scale = 1.0 / std::sqrt(return_stats.var()[0] + 1e-8);
-          for (std::int64_t i = 0; i < n; ++i) {
-            r[t][i] = std::clamp(r[t][i] * scale, -10.0, 10.0);
-            if (d[t][i] > 0) discounted[i] = 0.0;
-          }
-        }
-        for (std::int64_t i = 0; i < n; ++i) r[t][i] += pc.gamma * b[t][i];
-      }
-    }
+    settle_ppo_rewards(rewards, rollout.dones, bootstrap, pc.gamma,
+                       pc.normalize_rewards ? &return_stats : nullptr, discounted);
     rollout.rewards.copy_(rewards);
     const auto last_values = ppo.value(prepare(venv.observations(), false));
     rollout.compute_returns(last_values, pc.gamma, pc.gae_lambda);

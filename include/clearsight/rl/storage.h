@@ -5,6 +5,9 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <vector>
+
+#include "clearsight/envs/normalize.h"
 
 namespace clearsight::rl {
 
@@ -82,5 +85,15 @@ class RolloutBuffer {
  private:
   std::int64_t steps_, envs_;
 };
+
+/// Settles a rollout's rewards [T, N] (float64, contiguous) in time order as PPO trains on them:
+/// with return_stats, each step's rewards are divided by the running standard deviation of the
+/// discounted return (discounted [N] carries across rollouts and restarts after an episode end,
+/// dones [T, N] float32) and clipped to [-10, 10]; then gamma * bootstrap[t][i] (float64: the
+/// value of the final observation where the episode was cut by its time limit, 0 elsewhere) is
+/// added, unscaled, so that GAE, which stops at dones, still sees the cut-off future.
+void settle_ppo_rewards(torch::Tensor& rewards, const torch::Tensor& dones,
+                        const torch::Tensor& bootstrap, double gamma,
+                        envs::RunningMeanStd* return_stats, std::vector<double>& discounted);
 
 }  // namespace clearsight::rl

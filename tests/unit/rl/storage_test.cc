@@ -74,5 +74,41 @@ TEST(RlStorage, GaeMatchesHandComputation) {
   EXPECT_NEAR(r.returns[0][0].item<double>(), a0 + 0.5, 1e-6);
 }
 
+// A time limit at step 1 (not a terminal state): its reward gains gamma V(final observation),
+// and GAE, stopping at the done, sees exactly that future: A_1 = r_1 + gamma V_final - V_1.
+TEST(RlStorage, TimeLimitBootstrapReachesTheAdvantage) {
+  const double g = 0.9, l = 0.8;
+  auto rewards = torch::tensor({1.0, 2.0, 3.0}, torch::kFloat64).view({3, 1}).contiguous();
+  const auto dones = torch::tensor({0.0f, 1.0f, 0.0f}).view({3, 1});
+  const auto bootstrap = torch::tensor({0.0, 5.0, 0.0}, torch::kFloat64).view({3, 1});
+  std::vector<double> discounted(1, 0.0);
+  settle_ppo_rewards(rewards, dones, bootstrap, g, nullptr, discounted);
+  EXPECT_DOUBLE_EQ(rewards[0][0].item<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(rewards[1][0].item<double>(), 2.0 + g * 5.0);
+  EXPECT_DOUBLE_EQ(rewards[2][0].item<double>(), 3.0);
+  RolloutBuffer r(3, 1, 1, 1);
+  const float values[] = {0.5f, 0.4f, 0.3f};
+  for (int t = 0; t < 3; ++t) {
+    r.insert(t, torch::zeros({1, 1}), torch::zeros({1, 1}), torch::zeros({1}),
+             torch::full({1}, values[t]), rewards[t].to(torch::kFloat32), dones[t]);
+  }
+  r.compute_returns(torch::full({1}, 0.2f), g, l);
+  const double a1 = 2.0 + g * 5.0 - 0.4;
+  EXPECT_NEAR(r.advantages[1][0].item<double>(), a1, 1e-5);
+  EXPECT_NEAR(r.advantages[0][0].item<double>(), (1 + g * 0.4 - 0.5) + g * l * a1, 1e-5);
+  // With reward scaling the bootstrap is added after the scaling, unscaled, and the discounted
+  // return restarts after the done.
+  auto scaled = torch::tensor({1.0, 2.0, 3.0}, torch::kFloat64).view({3, 1}).contiguous();
+  auto plain = scaled.clone();
+  envs::RunningMeanStd stats_a(1), stats_b(1);
+  std::vector<double> disc_a(1, 0.0), disc_b(1, 0.0);
+  settle_ppo_rewards(scaled, dones, bootstrap, g, &stats_a, disc_a);
+  settle_ppo_rewards(plain, dones, torch::zeros({3, 1}, torch::kFloat64), g, &stats_b, disc_b);
+  EXPECT_NEAR(scaled[1][0].item<double>() - plain[1][0].item<double>(), g * 5.0, 1e-12);
+  EXPECT_DOUBLE_EQ(scaled[0][0].item<double>(), plain[0][0].item<double>());
+  EXPECT_NE(plain[0][0].item<double>(), 1.0);  // The scaling acted.
+  EXPECT_DOUBLE_EQ(disc_a[0], 3.0);            // Restarted after step 1: only r_2 is in it.
+}
+
 }  // namespace
 }  // namespace clearsight::rl
