@@ -61,6 +61,21 @@ TEST(IntegrationMinerCli, ScoreShardsMergeSelectRunAndReport) {
   EXPECT_TRUE(summary["benchmarks"].contains("scene_vqa"));
   EXPECT_TRUE(summary["specificity_relative_drop"].contains("image"));
   EXPECT_TRUE(std::filesystem::exists(dir / "miner" / "selection.safetensors"));
+  // A rerun with other scoring settings does not reuse the stale score files: it is refused,
+  // and the run's config.json is left as it was.
+  const auto config_before = read_file(dir / "miner" / "config.json");
+  r = testing::run_cli("miner run --model " + model + " --out " + out +
+                           " --score-samples 4 --eval-samples 3 --random-seeds 2",
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("was scored with score_samples 3, this run asks for 4"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_file(dir / "miner" / "config.json"), config_before);
+  r = testing::run_cli("miner run --model " + model + " --out " + out +
+                           " --score-samples 3 --eval-samples 3 --random-seeds 2 --faithful",
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("faithful false"), std::string::npos) << r.err;
   r = testing::run_cli("miner report " + out, dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string report = read_file(dir / "miner" / "report" / "report.md");

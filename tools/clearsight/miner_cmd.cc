@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
@@ -249,6 +250,25 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
   const std::string preset = model.config().vision_config.enabled ? "cs-tiny-vl" : "cs-tiny-audio";
   const auto tasks = mm::preset_tasks(preset);
   const RunDir run = a.out.empty() ? RunDir::create("runs", "miner-" + preset) : RunDir::at(a.out);
+  // Score files are reused only when they were made with this run's settings; a changed
+  // --model, --faithful or --score-samples is a conflict, refused before anything is written.
+  const std::map<std::string, std::string> provenance = {
+      {"model", a.model},
+      {"split", "validation"},
+      {"faithful", a.faithful ? "true" : "false"},
+      {"score_samples", std::to_string(a.score_samples)}};
+  for (const auto& name : tasks) {
+    const auto path = run.path() / "scores" / (name + ".safetensors");
+    if (!std::filesystem::exists(path)) continue;
+    const auto stored = safetensors::File::open(path).metadata();
+    for (const auto& [key, value] : provenance) {
+      const auto it = stored.find(key);
+      const std::string had = it == stored.end() ? "(not recorded)" : it->second;
+      CS_CHECK_AS(ConfigError, had == value, "'", path.string(), "' was scored with ", key, " ",
+                  had, ", this run asks for ", value,
+                  ": remove the run's scores/ folder or choose another --out");
+    }
+  }
   run.write_config({{"model", a.model},
                     {"score_samples", a.score_samples},
                     {"eval_samples", a.eval_samples},
@@ -270,7 +290,7 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
     score.options.faithful = a.faithful;
     score.progress = true;
     datasets.push_back(miner::score_task(model, loaded.tokenizer, *mm::make_task(name), score));
-    datasets.back().save(path, {{"model", a.model}, {"split", "validation"}});
+    datasets.back().save(path, provenance);
   }
   // Stage 4.
   const auto [scores, present] = miner::combine_datasets(datasets);
