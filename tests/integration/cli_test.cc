@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -155,6 +156,31 @@ TEST(IntegrationCli, RunFolderLock) {
   }
   const auto r = testing::run_cli(command, dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// Usage errors keep the error contract (one line, exit 1), seeds outside 0..2^64-1 are refused
+// instead of wrapping, and a missing input names what was expected.
+TEST(IntegrationCli, UsageErrorsAreOneLineAndExitOne) {
+  testing::TempDir dir;
+  for (const std::string bad :
+       {"--seed abc info", "--seed -1 info", "--seed 18446744073709551616 info", "no-such-command",
+        "info --no-such-flag"}) {
+    const auto r = run_cli(bad, dir);
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_EQ(r.err.rfind("clearsight: usage error: ", 0), 0u) << bad << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << bad << ": " << r.err;
+  }
+  EXPECT_EQ(run_cli("--seed 18446744073709551615 --version", dir).exit_code, 0);
+  auto r = run_cli("imitate --algo bc --env Hopper-v4 --out " + (dir / "bc").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("needs demonstrations: --demos"), std::string::npos) << r.err;
+  testing::write_bytes(dir / "demo.h5", "not really");
+  r = run_cli("demos noise " + (dir / "demo.h5").string() + " --noise gauss:0.1 --out " +
+                  (dir / "demo.h5").string(),
+              dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is the input file"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(dir / "demo.h5"), "not really");
 }
 
 }  // namespace

@@ -210,6 +210,12 @@ int run_collect(const CollectArgs& a, std::uint64_t global_seed) {
 
 int run_noise(const std::string& in, const std::string& noise, const std::string& out,
               std::uint64_t seed) {
+  std::error_code ec_in, ec_out;
+  CS_CHECK_AS(ConfigError,
+              std::filesystem::weakly_canonical(in, ec_in) !=
+                      std::filesystem::weakly_canonical(out, ec_out) ||
+                  ec_in || ec_out,
+              "--out '", out, "' is the input file; write the noisy copy to another file");
   const auto spec = il::NoiseSpec::parse(noise);
   auto dataset = il::load_demos(in);
   il::apply_observation_noise(dataset, spec, seed);

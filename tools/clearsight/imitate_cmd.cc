@@ -37,11 +37,13 @@ int run_bc(const GlobalOptions& global, const ImitateArgs& a) {
   config::Json raw = config::Json::object();
   if (!a.config_file.empty()) raw = config::load_file(a.config_file);
   raw["seed"] = global.runtime.seed;
-  raw["demos"] = a.demos;
+  if (!a.demos.empty()) raw["demos"] = a.demos;
   if (a.steps > 0) raw["steps"] = a.steps;
   for (const auto& o : a.overrides) config::apply_override(raw, o);
   const auto cfg = config::from_json<il::BcConfig>(raw, "bc");
-  const auto demos = il::load_demos(a.demos, a.env);
+  CS_CHECK_AS(ConfigError, !cfg.demos.empty(),
+              "imitate needs demonstrations: --demos FILE.h5 (or \"demos\" in --config)");
+  const auto demos = il::load_demos(cfg.demos, a.env);
   const auto result = il::train_bc(demos, cfg, a.out);
   std::printf(
       "bc on %s (%lld transitions): validation NLL %.3f, MSE %.4f; eval return %.1f "
@@ -72,11 +74,13 @@ int run_imitate(const GlobalOptions& global, const ImitateArgs& a) {
     if (!a.config_file.empty()) raw = config::load_file(a.config_file);
     raw["algo"] = a.algo;
     raw["env"] = a.env;
-    raw["demos"] = a.demos;
+    if (!a.demos.empty()) raw["demos"] = a.demos;
     if (a.steps > 0) raw["steps"] = a.steps;
     raw["seed"] = global.runtime.seed;
     for (const auto& o : a.overrides) config::apply_override(raw, o);
     cfg = config::from_json<il::ImitateConfig>(raw, "imitate");
+    CS_CHECK_AS(ConfigError, !cfg.demos.empty(),
+                "imitate needs demonstrations: --demos FILE.h5 (or \"demos\" in --config)");
   }
   cfg.stop_after = a.stop_after;
   const auto result = il::imitate(cfg, run_dir);

@@ -1,7 +1,9 @@
 // The clearsight command-line program: git-style subcommands over libclearsight.
 #include <c10/util/Exception.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
@@ -32,7 +34,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   app.add_option("--device", global.runtime.device, "cpu, cuda or cuda:N")
       ->default_val(global.runtime.device);
-  app.add_option("--seed", global.runtime.seed, "Seed for every random source")->default_val(0);
+  app.add_option("--seed", global.runtime.seed, "Seed for every random source (0 to 2^64 - 1)")
+      ->default_val(0)
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            // CLI11 would wrap "-1" to 2^64 - 1 and saturate out-of-range values silently.
+            if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+              return std::string("a seed is a non-negative integer, got '") + text + "'";
+            }
+            errno = 0;
+            std::strtoull(text.c_str(), nullptr, 10);
+            if (errno == ERANGE) return std::string("the seed ") + text + " exceeds 2^64 - 1";
+            return std::string();
+          },
+          "SEED"));
 
   std::function<int()> action;
   cli::Context context{app, global, action};
@@ -54,7 +69,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; every other parse error keeps the error
+    // contract: one line, exit 1.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "clearsight: usage error: %s (see --help)\n", e.what());
+    return 1;
   }
   try {
     return action ? action() : 0;
