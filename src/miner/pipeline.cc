@@ -39,11 +39,6 @@ std::int64_t samples_to_score(const ScoreRun& run, std::int64_t available) {
 
 namespace {
 
-// Media kinds of a sample: a batch holds samples of one kind.
-int media_kind(const mm::Sample& s) {
-  return (s.image.defined() ? 1 : 0) | (s.video.defined() ? 2 : 0) | (s.audio.defined() ? 4 : 0);
-}
-
 // Scores samples 0..n-1 (this run's shard of them) made by sample_at.
 ScoreAccumulator score_samples(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
                                const std::string& name, std::int64_t n,
@@ -65,7 +60,7 @@ ScoreAccumulator score_samples(mm::MultimodalModel& model, const mm::Tokenizer& 
     std::size_t end = start + 1;
     while (end < indices.size() && end - start < batch_size) {
       auto next = sample_at(indices[end]);
-      if (media_kind(next) != media_kind(samples.front())) break;
+      if (mm::media_kind(next) != mm::media_kind(samples.front())) break;
       samples.push_back(std::move(next));
       ++end;
     }

@@ -13,6 +13,10 @@ std::vector<std::int64_t> sample_prompt(const Sample& sample, const Tokenizer& t
   return build_prompt(tokenizer, sample.prompt, media, counts);
 }
 
+int media_kind(const Sample& s) {
+  return (s.image.defined() ? 1 : 0) | (s.video.defined() ? 2 : 0) | (s.audio.defined() ? 4 : 0);
+}
+
 torch::Tensor pad_audio(const torch::Tensor& waveform, std::int64_t n) {
   CS_CHECK_AS(ShapeError, waveform.dim() == 1 && waveform.size(0) <= n, "audio clip has shape ",
               waveform.sizes(), "; clips of at most ", n, " samples are accepted");

@@ -43,11 +43,6 @@ void finish(RecordEval& eval) {
   eval.metrics = score_records(eval.predictions, eval.records);
 }
 
-// Which media a sample carries: batches hold samples of one kind.
-int media_kind(const Sample& s) {
-  return (s.image.defined() ? 1 : 0) | (s.video.defined() ? 2 : 0) | (s.audio.defined() ? 4 : 0);
-}
-
 }  // namespace
 
 Sample record_sample(const DataRecord& record) {

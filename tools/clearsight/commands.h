@@ -1,6 +1,7 @@
 // Subcommands of the clearsight program; each file adds one command group to the app.
 #pragma once
 
+#include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -28,6 +29,10 @@ struct Context {
   /// The action chosen by the parsed command line; returns the exit code.
   std::function<int()>& action;
 };
+
+/// Parses a --dtype value (float32 / f32, bfloat16 / bf16, float16 / f16); throws
+/// UnknownNameError.
+torch::Dtype parse_dtype(const std::string& name);
 
 /// Parses a --camera value "distance,azimuth,elevation"; throws ConfigError.
 envs::CameraPose parse_camera(const std::string& text);

@@ -120,12 +120,7 @@ int run_score_hf(const ScoreArgs& a) {
               "' is a Hugging Face folder: score a dataset of your own with --data FILE.jsonl "
               "(the built-in tasks are made for the built-in models)");
   mm::HfLoadOptions options;
-  options.dtype = a.dtype == "bfloat16" || a.dtype == "bf16" ? torch::kBFloat16
-                  : a.dtype == "float16" || a.dtype == "f16" ? torch::kFloat16
-                                                             : torch::kFloat32;
-  CS_CHECK_AS(UnknownNameError,
-              options.dtype != torch::kFloat32 || a.dtype == "float32" || a.dtype == "f32",
-              "unknown dtype '", a.dtype, "' (expected float32, bfloat16, float16)");
+  options.dtype = parse_dtype(a.dtype);
   const auto records = mm::load_jsonl_dataset(a.data);
   auto bundle = mm::load_qwen2(a.model, options);
   const auto run = score_run(a);

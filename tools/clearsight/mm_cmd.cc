@@ -64,13 +64,6 @@ int run_train(const GlobalOptions& global, const std::string& preset, const std:
   return 0;
 }
 
-torch::Dtype parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "f32") return torch::kFloat32;
-  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
-  if (name == "float16" || name == "f16") return torch::kFloat16;
-  CS_THROW(UnknownNameError, "unknown dtype '", name, "' (expected float32, bfloat16, float16)");
-}
-
 struct EvalArgs {
   std::string model = "cs-tiny-vl";
   std::string task = "all";

@@ -1,5 +1,5 @@
-// The --out / --resume choice every resumable training command shares, and the report printout
-// of the benchmark sweeps.
+// Arguments several commands share (--dtype; the --out / --resume choice of resumable trainings)
+// and the report printout of the benchmark sweeps.
 #include <cstdio>
 #include <memory>
 
@@ -10,6 +10,13 @@
 namespace clearsight::cli {
 
 namespace fs = std::filesystem;
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "f32") return torch::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
+  if (name == "float16" || name == "f16") return torch::kFloat16;
+  CS_THROW(UnknownNameError, "unknown dtype '", name, "' (expected float32, bfloat16, float16)");
+}
 
 RunChoice choose_run(const std::string& out, const std::string& resume, const std::string& section,
                      const std::string& kind) {

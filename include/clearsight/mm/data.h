@@ -37,6 +37,9 @@ Batch collate(const std::vector<Sample>& samples, const Tokenizer& tokenizer,
 /// Mean cross-entropy of logits [B, L, V] against labels [B, L] (ignoring kIgnoreLabel).
 torch::Tensor answer_loss(const torch::Tensor& logits, const torch::Tensor& labels);
 
+/// The media a sample carries as bits (image 1, video 2, audio 4); batches hold one kind.
+int media_kind(const Sample& sample);
+
 /// Pads or checks a waveform to exactly n samples; throws ShapeError when it is longer.
 torch::Tensor pad_audio(const torch::Tensor& waveform, std::int64_t n);
 
