@@ -113,7 +113,9 @@ TEST(EnvsTasks, RewardTermsFollowTheStateAndGymnasiumWeights) {
       double sq = 0;
       for (const double a : action) sq += a * a;
       EXPECT_NEAR(r.info.get("reward_ctrl"), -w.ctrl * sq, 1e-12);
-      if (w.survive && !r.terminated) EXPECT_EQ(r.info.get("reward_survive"), 1.0);
+      if (w.survive && !r.terminated) {
+        EXPECT_EQ(r.info.get("reward_survive"), 1.0);
+      }
       if (r.terminated || r.truncated) env->reset(obs);
     }
     EXPECT_GT(moved, 1e-4);  // The body moved: the check above is not 0 == 0.
