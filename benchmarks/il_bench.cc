@@ -2,7 +2,9 @@
 // act 3; 256-256 discriminators, batch 256):
 //  - one reward-learner update: GAIL's discriminator vs DIDA's encoder + D_p + D_n + MINE (with
 //    Domain Adversarial Sampling's doubled agent batch), and DIDA with each part switched off;
-//  - end-to-end environment steps/s of `imitate` (SAC generator, 64-64 networks) for GAIL and DIDA.
+//  - end-to-end environment steps/s of `imitate` (the protocol's sizes: SAC 128-128, batch 128;
+//  discriminators 64-64) for GAIL and DIDA,
+//    with the SAC generator on the fast path and on LibTorch autograd.
 //
 // Usage: bench_il [google benchmark flags]
 #include <benchmark/benchmark.h>
@@ -82,9 +84,10 @@ void BM_Imitate(benchmark::State& state) {
     c.eval_episodes = 1;
     c.checkpoint_every = 1 << 30;
     c.log_every = 1 << 30;
-    c.sac.hidden = {64, 64};
+    c.sac.hidden = {128, 128};  // The protocol's sizes (configs/bench-il/hopper.json).
     c.sac.batch_size = 128;
     c.sac.learning_starts = 500;
+    c.sac.backend = state.range(1) == 0 ? "fast" : "torch";
     c.disc.hidden = {64, 64};
     c.disc.batch_size = 128;
     std::error_code ec;
@@ -93,7 +96,14 @@ void BM_Imitate(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kSteps);
 }
-BENCHMARK(BM_Imitate)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Imitate)
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 }  // namespace
 
@@ -123,11 +133,19 @@ int main(int argc, char** argv) {
     const double s = update(std::to_string(v).c_str());
     std::printf("%-46s %8.2f ms  %.2fx GAIL\n", names[v], s * 1e3, s / gail);
   }
-  const double e2e_gail = reporter.seconds("BM_Imitate/0/iterations:1/real_time") / kSteps;
-  const double e2e_dida = reporter.seconds("BM_Imitate/1/iterations:1/real_time") / kSteps;
+  const auto e2e = [&](int algo, int backend) {
+    return reporter.seconds("BM_Imitate/" + std::to_string(algo) + "/" + std::to_string(backend) +
+                            "/iterations:1/real_time") /
+           kSteps;
+  };
+  const double e2e_gail = e2e(0, 0), e2e_dida = e2e(1, 0);
   std::printf("%-46s %8.1f steps/s (baseline)\n", "imitate end to end, GAIL", 1 / e2e_gail);
   std::printf("%-46s %8.1f steps/s  %.2fx GAIL's time per step\n", "imitate end to end, DIDA",
               1 / e2e_dida, e2e_dida / e2e_gail);
+  std::printf("%-46s %8.1f steps/s  fast SAC %.2fx faster end to end\n",
+              "imitate, GAIL, SAC on LibTorch autograd", 1 / e2e(0, 1), e2e(0, 1) / e2e_gail);
+  std::printf("%-46s %8.1f steps/s  fast SAC %.2fx faster end to end\n",
+              "imitate, DIDA, SAC on LibTorch autograd", 1 / e2e(1, 1), e2e(1, 1) / e2e_dida);
   std::error_code ec;
   fs::remove_all(g_dir, ec);
   return 0;

@@ -1,6 +1,6 @@
 """Python baseline for bench_rl: one SAC update (CleanRL-style: two nn.Sequential critics, target
 critics, tanh-Gaussian actor, automatic temperature, policy update every 2nd step) at Hopper sizes
-(obs 11, act 3), 256-256 networks, batch 256, sampled from a 20000-transition buffer. Prints
+(obs 11, act 3), 256-256 networks and batch 256 unless given, sampled from a 20000-transition buffer. Prints
 seconds per update.
 """
 import os
@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import copy  # noqa: E402
+import sys  # noqa: E402
 import math  # noqa: E402
 import time  # noqa: E402
 
@@ -16,12 +17,18 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(1)
-OBS, ACT, B, N = 11, 3, 256, 20000
+OBS, ACT, N = 11, 3, 20000
+# Optional arguments: hidden sizes ("256,256") and batch size (256).
+HIDDEN = [int(h) for h in sys.argv[1].split(",")] if len(sys.argv) > 1 else [256, 256]
+B = int(sys.argv[2]) if len(sys.argv) > 2 else 256
 
 
 def mlp(i, o):
-    return nn.Sequential(nn.Linear(i, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                         nn.Linear(256, o))
+    layers, prev = [], i
+    for h in HIDDEN:
+        layers += [nn.Linear(prev, h), nn.ReLU()]
+        prev = h
+    return nn.Sequential(*layers, nn.Linear(prev, o))
 
 
 class Actor(nn.Module):

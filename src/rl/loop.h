@@ -39,6 +39,8 @@ struct LoopSettings {
   std::uint64_t seed = 0;
   std::int64_t steps = 0;
   int eval_episodes = 5;
+  /// Draw a progress bar.
+  bool progress = true;
 };
 
 namespace fs = std::filesystem;
@@ -97,6 +99,7 @@ class Loop {
   void start_progress(std::int64_t from, std::int64_t to) {
     ProgressOptions options;
     options.unit = "steps";
+    options.disable = !config_.progress;
     bar_ = std::make_unique<ProgressBar>(config_.algo + " " + config_.env, to, options);
     bar_->set(from);
     start_step_ = from;

@@ -8,8 +8,8 @@ namespace clearsight::rl {
 
 namespace {
 
-constexpr double kLogStdMin = -5.0;
-constexpr double kLogStdMax = 2.0;
+constexpr double kLogStdMin = kTanhGaussianLogStdMin;
+constexpr double kLogStdMax = kTanhGaussianLogStdMax;
 const double kHalfLog2Pi = 0.5 * std::log(2.0 * M_PI);
 
 std::vector<std::int64_t> layer_sizes(const MlpOptions& o) {
@@ -99,8 +99,19 @@ std::pair<torch::Tensor, torch::Tensor> TanhGaussianActorImpl::forward(const tor
 }
 
 std::pair<torch::Tensor, torch::Tensor> TanhGaussianActorImpl::sample(const torch::Tensor& obs) {
+  return squash(obs, c10::nullopt);
+}
+
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianActorImpl::sample(const torch::Tensor& obs,
+                                                                      at::Generator generator) {
+  return squash(obs, generator);
+}
+
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianActorImpl::squash(
+    const torch::Tensor& obs, c10::optional<at::Generator> generator) {
   auto [mean, log_std] = forward(obs);
-  auto eps = torch::randn_like(mean);
+  auto eps =
+      generator ? at::randn(mean.sizes(), generator, mean.options()) : torch::randn_like(mean);
   auto u = mean + log_std.exp() * eps;
   auto action = torch::tanh(u);
   // log N(u; mean, std) - sum log(1 - tanh(u)^2), the latter as 2 (log 2 - u - softplus(-2u)).
@@ -136,6 +147,25 @@ std::pair<torch::Tensor, torch::Tensor> GaussianActorImpl::sample(const torch::T
   auto action = mean + log_std_.exp() * eps;
   auto log_prob = (-0.5 * eps.square() - log_std_ - kHalfLog2Pi).sum(-1);
   return {action, log_prob};
+}
+
+void reinitialize(torch::nn::Module& module, at::Generator generator) {
+  torch::NoGradGuard no_grad;
+  for (auto& child : module.modules(/*include_self=*/true)) {
+    if (auto* linear = child->as<torch::nn::LinearImpl>()) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(linear->weight.size(1)));
+      linear->weight.uniform_(-bound, bound, generator);
+      if (linear->bias.defined()) linear->bias.uniform_(-bound, bound, generator);
+    } else if (auto* ensemble = child->as<EnsembleMlpImpl>()) {
+      for (std::size_t i = 0; i < ensemble->weights().size(); ++i) {
+        auto w = ensemble->weights()[i];
+        auto b = ensemble->biases()[i];
+        const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
+        w.uniform_(-bound, bound, generator);
+        b.uniform_(-bound, bound, generator);
+      }
+    }
+  }
 }
 
 void hard_update(torch::nn::Module& target, const torch::nn::Module& source) {

@@ -1,10 +1,14 @@
 #include "clearsight/rl/policy.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
 #include "clearsight/envs/env.h"
 #include "clearsight/envs/normalize.h"
 #include "clearsight/nn/module_io.h"
+#include "clearsight/rl/fast_mlp.h"
 #include "clearsight/rl/networks.h"
 #include "clearsight/rl/policy_io.h"
 
@@ -28,7 +32,15 @@ class NetworkPolicy : public Policy {
         tanh_gaussian_(tanh_gaussian),
         obs_mean_(std::move(obs_mean)),
         obs_std_(std::move(obs_std)) {
-    input_ = torch::zeros({1, obs_size_});
+    // Batch-1 acting on the fast path: views of the same parameters, no autograd, no allocation.
+    if (tanh_gaussian_) {
+      fast_ = std::make_unique<fast::Mlp>(
+          fast::Mlp::of(*static_cast<TanhGaussianActorImpl&>(*actor_).trunk()));
+    } else {
+      auto& a = static_cast<GaussianActorImpl&>(*actor_);
+      fast_ = std::make_unique<fast::Mlp>(fast::Mlp::of(*a.mean_net()));
+    }
+    row_.resize(1, obs_size_);
   }
   const std::string& env_name() const override { return env_; }
   std::int64_t observation_size() const override { return obs_size_; }
@@ -42,11 +54,39 @@ class NetworkPolicy : public Policy {
                     static_cast<std::int64_t>(action.size()) == act_size_,
                 "policy for ", env_, ": observation/action sizes ", observation.size(), "/",
                 action.size(), ", expected ", obs_size_, "/", act_size_);
-    float* in = input_.data_ptr<float>();
-    for (std::int64_t i = 0; i < obs_size_; ++i) in[i] = static_cast<float>(observation[i]);
-    const auto out = act_batch(input_, deterministic).contiguous();
-    const float* a = out.data_ptr<float>();
-    for (std::int64_t i = 0; i < act_size_; ++i) action[i] = a[i];
+    for (std::int64_t i = 0; i < obs_size_; ++i) row_(0, i) = static_cast<float>(observation[i]);
+    if (obs_mean_.defined()) {
+      const float* m = obs_mean_.data_ptr<float>();
+      const float* s = obs_std_.data_ptr<float>();
+      for (std::int64_t i = 0; i < obs_size_; ++i) {
+        row_(0, i) = std::clamp((row_(0, i) - m[i]) / s[i], -10.0f, 10.0f);
+      }
+    }
+    torch::NoGradGuard no_grad;
+    const fast::Matrix& out = fast_->forward(row_);
+    // Noise as the LibTorch path draws it (torch's default generator, [1, act]).
+    const torch::Tensor eps = deterministic ? torch::Tensor() : torch::randn({1, act_size_});
+    const float* e = deterministic ? nullptr : eps.data_ptr<float>();
+    if (tanh_gaussian_) {
+      for (std::int64_t j = 0; j < act_size_; ++j) {
+        float u = out(0, j);
+        if (!deterministic) {
+          const float log_std =
+              static_cast<float>(kTanhGaussianLogStdMin) +
+              static_cast<float>(0.5 * (kTanhGaussianLogStdMax - kTanhGaussianLogStdMin)) *
+                  (std::tanh(out(0, act_size_ + j)) + 1.0f);
+          u += std::exp(log_std) * e[j];
+        }
+        action[j] = std::tanh(u);
+      }
+      return;
+    }
+    const float* log_std = static_cast<GaussianActorImpl&>(*actor_).log_std().data_ptr<float>();
+    for (std::int64_t j = 0; j < act_size_; ++j) {
+      float a = out(0, j);
+      if (!deterministic) a += std::exp(log_std[j]) * e[j];
+      action[j] = std::clamp(a, -1.0f, 1.0f);
+    }
   }
 
   torch::Tensor act_batch(const torch::Tensor& observations, bool deterministic) override {
@@ -72,7 +112,8 @@ class NetworkPolicy : public Policy {
   std::shared_ptr<torch::nn::Module> actor_;
   bool tanh_gaussian_;
   torch::Tensor obs_mean_, obs_std_;
-  torch::Tensor input_;
+  std::unique_ptr<fast::Mlp> fast_;
+  fast::Matrix row_;
 };
 
 class RandomPolicy : public Policy {

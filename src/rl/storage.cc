@@ -70,10 +70,10 @@ void ReplayBuffer::add(const torch::Tensor& observations, const torch::Tensor& a
   }
 }
 
-TransitionBatch& ReplayBuffer::sample() {
+TransitionBatch& ReplayBuffer::sample(c10::optional<at::Generator> generator) {
   CS_CHECK_AS(RuntimeError, size_ > 0, "replay buffer: sample() on an empty buffer");
   torch::NoGradGuard no_grad;
-  indices_.random_(0, size_);
+  indices_.random_(0, size_, generator);
   torch::index_select_out(batch_.observations, obs_, 0, indices_);
   torch::index_select_out(batch_.actions, act_, 0, indices_);
   torch::index_select_out(batch_.rewards, rew_, 0, indices_);

@@ -1,11 +1,14 @@
 #include "clearsight/rl/trainer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -17,6 +20,7 @@
 #include "clearsight/core/progress.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
+#include "clearsight/core/runtime.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/envs/normalize.h"
@@ -93,14 +97,14 @@ EvalStats evaluate_policy(Policy& policy, const std::string& env_name, int episo
 namespace {
 
 LoopSettings loop_settings(const RlTrainConfig& c) {
-  return {c.env, c.algo, c.seed, c.steps, c.eval_episodes};
+  return {c.env, c.algo, c.seed, c.steps, c.eval_episodes, c.progress};
 }
 
 RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::path& resume) {
   envs::VectorEnv venv(config.env, config.num_envs);
   const auto obs_size = venv.spec().observation_space.size();
   const auto act_size = venv.spec().action_space.size();
-  Sac sac(config.sac, obs_size, act_size);
+  Sac sac(config.sac, obs_size, act_size, 0, derive_seed(config.seed, "sac"));
   ReplayBuffer buffer(std::min(config.sac.buffer_size, config.steps), obs_size, act_size,
                       config.sac.batch_size);
   LoopState state;
@@ -148,7 +152,7 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
     obs.copy_(venv.observations());
     torch::Tensor actions;
     if (state.step < config.sac.learning_starts) {
-      actions = random_actions.uniform_(-1.0, 1.0);
+      actions = random_actions.uniform_(-1.0, 1.0, sac.generator());
     } else {
       actions = sac.act(obs, false);
     }
@@ -160,7 +164,7 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
     state.record_episodes(out);
     if (state.step >= updates_from) {
       for (std::int64_t u = 0; u < config.sac.updates_per_step; ++u) {
-        metrics = sac.update(buffer.sample());
+        metrics = sac.update(buffer.sample(sac.generator()));
         have_metrics = true;
       }
     }
@@ -344,11 +348,113 @@ RlTrainResult train_rl(const RlTrainConfig& requested, const fs::path& run_path)
     config.steps = std::max(config.steps, requested.steps);
   }
   config.stop_after = requested.stop_after;
+  config.progress = requested.progress;
   config.validate();
   Json recorded = {{"rl", clearsight::config::to_json(config)}, {"clearsight_version", kVersion}};
   run.write_config(recorded);
   if (resume.empty()) seed_everything(config.seed);
   return config.algo == "sac" ? run_sac(config, run, resume) : run_ppo(config, run, resume, {});
+}
+
+}  // namespace clearsight::rl
+
+namespace clearsight::rl {
+
+fs::path seed_run_dir(const fs::path& dir, std::uint64_t seed) {
+  return dir / ("seed-" + std::to_string(seed));
+}
+
+std::vector<RlTrainResult> train_rl_seeds(const RlTrainConfig& config, const fs::path& dir,
+                                          int seeds, int workers) {
+  CS_CHECK_AS(ConfigError, seeds >= 1 && seeds <= 1024, "rl: --seeds must be in 1..1024, got ",
+              seeds);
+  CS_CHECK_AS(ConfigError, workers >= 1, "rl: workers must be positive");
+  config.validate();
+  CS_CHECK_AS(ConfigError,
+              config.seed <=
+                  std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(seeds - 1),
+              "rl: seed ", config.seed, " + ", seeds - 1, " overflows");
+  // PPO draws from torch's process-wide generator (minibatch order, action noise): its seeds run
+  // one after another so that each stays identical to the same seed trained alone.
+  if (config.algo != "sac") workers = 1;
+  workers = std::min(workers, seeds);
+  if (workers > 1) {
+    // One thread per seed: intra-op and BLAS threads would only compete for the same cores.
+    torch::set_num_threads(1);
+    set_blas_threads(1);
+  }
+  fs::create_directories(dir);
+  std::vector<RlTrainResult> results(static_cast<std::size_t>(seeds));
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(seeds));
+  std::atomic<int> next{0};
+  std::mutex done_mutex;
+  int done = 0;
+  auto work = [&] {
+    while (true) {
+      const int k = next.fetch_add(1);
+      if (k >= seeds) return;
+      RlTrainConfig c = config;
+      c.seed = config.seed + static_cast<std::uint64_t>(k);
+      c.progress = config.progress && workers == 1;
+      try {
+        results[static_cast<std::size_t>(k)] = train_rl(c, seed_run_dir(dir, c.seed));
+      } catch (...) {
+        errors[static_cast<std::size_t>(k)] = std::current_exception();
+        next.store(seeds);  // Start no further seed.
+      }
+      std::lock_guard<std::mutex> lock(done_mutex);
+      ++done;
+      const auto& r = results[static_cast<std::size_t>(k)];
+      if (!errors[static_cast<std::size_t>(k)]) {
+        log::info("seed {} done ({}/{}): {} steps, last eval {:.1f}, best {:.1f}", c.seed, done,
+                  seeds, r.steps, r.last_eval_return, r.best_eval_return);
+      }
+    }
+  };
+  if (workers == 1) {
+    work();
+  } else {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) threads.emplace_back(work);
+    for (auto& t : threads) t.join();
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  Json per_seed = Json::array();
+  std::vector<double> best, last;
+  bool finished = true;
+  for (int k = 0; k < seeds; ++k) {
+    const auto& r = results[static_cast<std::size_t>(k)];
+    per_seed.push_back({{"seed", config.seed + static_cast<std::uint64_t>(k)},
+                        {"run", seed_run_dir(dir, config.seed + k).string()},
+                        {"steps", r.steps},
+                        {"finished", r.finished},
+                        {"last_eval_return", r.last_eval_return},
+                        {"best_eval_return", r.best_eval_return}});
+    best.push_back(r.best_eval_return);
+    last.push_back(r.last_eval_return);
+    finished = finished && r.finished;
+  }
+  auto stats = [](const std::vector<double>& v) {
+    const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    double ss = 0.0;
+    for (double x : v) ss += (x - mean) * (x - mean);
+    const double sd = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
+    return Json{{"mean", mean}, {"std", sd}, {"n", v.size()}};
+  };
+  atomic_write(dir / "seeds.json", Json{{"env", config.env},
+                                        {"algo", config.algo},
+                                        {"first_seed", config.seed},
+                                        {"seeds", seeds},
+                                        {"workers", workers},
+                                        {"finished", finished},
+                                        {"last_eval_return", stats(last)},
+                                        {"best_eval_return", stats(best)},
+                                        {"runs", per_seed}}
+                                           .dump(2) +
+                                       "\n");
+  return results;
 }
 
 }  // namespace clearsight::rl

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
@@ -29,10 +30,17 @@ struct TrainArgs {
   std::string config_file;
   std::vector<std::string> overrides;
   std::int64_t stop_after = 0;
+  int seeds = 0;
+  int workers = 0;
 };
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
+  CS_CHECK_AS(ConfigError, a.seeds >= 0 && a.workers >= 0,
+              "--seeds and --workers must be positive");
+  CS_CHECK_AS(ConfigError, a.seeds == 0 || a.resume.empty(),
+              "--seeds: continue a multi-seed run by repeating its command with --out DIR (each "
+              "DIR/seed-N continues from its checkpoint)");
   const auto run = choose_run(a.out, a.resume, "rl", "an rl");
   const fs::path run_dir = run.dir;
   rl::RlTrainConfig cfg;
@@ -51,6 +59,20 @@ int run_train(const GlobalOptions& global, const TrainArgs& a) {
   }
   if (a.steps != 1000000 && !a.resume.empty()) cfg.steps = a.steps;
   cfg.stop_after = a.stop_after;
+  if (a.seeds > 0) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int workers = a.workers > 0 ? a.workers : cores;
+    const auto results = rl::train_rl_seeds(cfg, run_dir, a.seeds, workers);
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      const auto seed = cfg.seed + k;
+      std::printf("seed %llu: %lld steps%s, last eval return %.1f, best %.1f  (%s)\n",
+                  static_cast<unsigned long long>(seed), static_cast<long long>(results[k].steps),
+                  results[k].finished ? "" : " (stopped)", results[k].last_eval_return,
+                  results[k].best_eval_return, rl::seed_run_dir(run_dir, seed).c_str());
+    }
+    std::printf("summary: %s/seeds.json\n", run_dir.c_str());
+    return 0;
+  }
   const auto result = rl::train_rl(cfg, run_dir);
   if (!result.finished) {
     std::printf("stopped at step %lld of %lld; continue with: clearsight rl train --resume %s\n",
@@ -159,6 +181,9 @@ void add_rl_command(Context& context) {
   train->add_option("--config", t->config_file, "JSON config file (rl section fields)");
   train->add_option("--set", t->overrides, "Override key=value (sac.batch_size=128, ...)");
   train->add_option("--stop-after", t->stop_after, "Stop after this many steps (checkpointed)");
+  train->add_option("--seeds", t->seeds,
+                    "Train this many seeds (--seed, --seed + 1, ...) into OUT/seed-N, in parallel");
+  train->add_option("--workers", t->workers, "Seeds trained at once (default: the cores)");
   train->callback(
       [&context, t] { context.action = [&context, t] { return run_train(context.global, *t); }; });
 

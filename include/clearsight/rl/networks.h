@@ -50,6 +50,12 @@ class EnsembleMlpImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   /// Number of members.
   std::int64_t members() const { return members_; }
+  /// The options (shape of each member).
+  const MlpOptions& options() const { return options_; }
+  /// Weights [E, in, out] of each layer.
+  const std::vector<torch::Tensor>& weights() const { return weights_; }
+  /// Biases [E, 1, out] of each layer.
+  const std::vector<torch::Tensor>& biases() const { return biases_; }
 
  private:
   std::int64_t members_;
@@ -71,8 +77,16 @@ class TanhGaussianActorImpl : public torch::nn::Module {
   torch::Tensor mean_action(const torch::Tensor& obs);
   /// Mean and clamped log-std before squashing.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& obs);
+  /// A sample as sample(obs), its noise drawn from generator.
+  std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs, at::Generator generator);
+  /// The MLP giving [mean, raw log-std].
+  Mlp& trunk() { return trunk_; }
+  /// Action size.
+  std::int64_t act_size() const { return act_size_; }
 
  private:
+  std::pair<torch::Tensor, torch::Tensor> squash(const torch::Tensor& obs,
+                                                 c10::optional<at::Generator> generator);
   Mlp trunk_{nullptr};
   std::int64_t act_size_;
 };
@@ -93,12 +107,22 @@ class GaussianActorImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> sample(const torch::Tensor& obs);
   /// The log-std parameter [act].
   const torch::Tensor& log_std() const { return log_std_; }
+  /// The MLP giving the mean.
+  Mlp& mean_net() { return mean_; }
 
  private:
   Mlp mean_{nullptr};
   torch::Tensor log_std_;
 };
 TORCH_MODULE(GaussianActor);
+
+/// The smooth log-std bounds of TanhGaussianActor: log_std = min + (max - min) (tanh(raw) + 1) / 2.
+inline constexpr double kTanhGaussianLogStdMin = -5.0;
+inline constexpr double kTanhGaussianLogStdMax = 2.0;
+
+/// Re-draws every weight and bias of torch::nn::Linear layers and ensembles in module from
+/// generator, with PyTorch's default distribution U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void reinitialize(torch::nn::Module& module, at::Generator generator);
 
 /// Copies every parameter and buffer of source into target (same structure).
 void hard_update(torch::nn::Module& target, const torch::nn::Module& source);

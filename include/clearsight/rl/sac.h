@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "clearsight/rl/networks.h"
@@ -33,6 +35,9 @@ struct SacConfig {
   /// Learn the temperature towards target_entropy (0: -action size).
   bool autotune = true;
   double target_entropy = 0.0;
+  /// "fast" (the small-network path of clearsight/rl/fast_mlp.h) or "torch" (LibTorch autograd,
+  /// the reference): the same update, to float tolerance.
+  std::string backend = "fast";
 
   /// Binds the fields for config files.
   template <typename V>
@@ -51,6 +56,7 @@ struct SacConfig {
     v("init_alpha", init_alpha, "initial entropy temperature");
     v("autotune", autotune, "learn the temperature");
     v("target_entropy", target_entropy, "target entropy (0: -action size)");
+    v("backend", backend, "fast (small-network path) or torch (LibTorch reference)");
   }
   /// Throws ConfigError on invalid values.
   void validate() const;
@@ -61,20 +67,33 @@ struct SacMetrics {
   torch::Tensor critic_loss, actor_loss, alpha, alpha_loss, q_mean, entropy;
 };
 
+class SacFastPath;
+
+/// Floating-point operations of one SAC update (critic step plus the average actor step) at these
+/// sizes, counting the matrix products (2 per multiply-add).
+double sac_update_flops(std::int64_t obs_size, std::int64_t act_size, std::int64_t critic_extra,
+                        const std::vector<std::int64_t>& hidden, std::int64_t batch);
+
 /// The SAC learner: networks, optimisers and the update rule.
 class Sac {
  public:
-  /// Builds networks for the given sizes (initialised from torch's default generator). The
-  /// critics see critic_extra more observation columns than the actor (e.g. DAC's absorbing-state
-  /// flag): stored observations have obs_size + critic_extra columns, the actor reads the first
-  /// obs_size.
-  Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size,
-      std::int64_t critic_extra = 0);
+  /// Builds networks for the given sizes. All its randomness (initial weights, action noise)
+  /// comes from its own generator, seeded with seed (default: a number drawn from torch's default
+  /// generator), so that runs in one process are independent. The critics see critic_extra more
+  /// observation columns than the actor (e.g. DAC's absorbing-state flag): stored observations
+  /// have obs_size + critic_extra columns, the actor reads the first obs_size.
+  Sac(SacConfig config, std::int64_t obs_size, std::int64_t act_size, std::int64_t critic_extra = 0,
+      std::optional<std::uint64_t> seed = std::nullopt);
+  ~Sac();
+  Sac(Sac&&) noexcept;
   /// Actions [N, act] for observations [N, obs]: sampled, or tanh(mean) when deterministic.
   torch::Tensor act(const torch::Tensor& observations, bool deterministic);
   /// One gradient update of the critics (and, every policy_frequency calls, actor and alpha).
   SacMetrics update(const TransitionBatch& batch);
-  /// Saves networks and optimisers into dir (agent.safetensors, optimizers.pt).
+  /// The generator of this learner's randomness (also for replay sampling and random actions).
+  at::Generator& generator() { return generator_; }
+  /// Saves networks, optimisers and the generator into dir (agent.safetensors, optimizer state,
+  /// sac_rng.safetensors).
   void save(const std::filesystem::path& dir) const;
   /// Restores what save() wrote; throws on a missing or mismatched file.
   void load(const std::filesystem::path& dir);
@@ -101,6 +120,8 @@ class Sac {
   std::unique_ptr<torch::optim::Adam> actor_opt_, critic_opt_, alpha_opt_;
   std::int64_t updates_ = 0;
   SacMetrics last_;
+  at::Generator generator_;
+  std::unique_ptr<SacFastPath> fast_;
 };
 
 }  // namespace clearsight::rl

@@ -33,7 +33,7 @@ class ReplayBuffer {
            const torch::Tensor& terminals);
   /// Draws batch_size transitions uniformly with replacement (torch's default generator); the
   /// batch is scratch space the caller may modify (e.g. relabel rewards).
-  TransitionBatch& sample();
+  TransitionBatch& sample(c10::optional<at::Generator> generator = c10::nullopt);
   /// Draws n transitions uniformly with replacement into freshly allocated tensors.
   TransitionBatch sample_n(std::int64_t n) const;
   /// Forgets every stored transition (storage is kept).

@@ -34,6 +34,8 @@ struct RlTrainConfig {
   /// Stop (with a checkpoint) after this many steps of this invocation (0: run to the end); not
   /// recorded in the run's config.
   std::int64_t stop_after = 0;
+  /// Draw a progress bar (not recorded in the run's config).
+  bool progress = true;
   SacConfig sac;
   PpoConfig ppo;
 
@@ -85,6 +87,17 @@ struct RlTrainResult {
 /// when run_dir holds a checkpoint, continues it exactly (its recorded config wins; steps may
 /// grow).
 RlTrainResult train_rl(const RlTrainConfig& config, const std::filesystem::path& run_dir);
+
+/// The run folder of one seed of a multi-seed run: dir/seed-<seed>.
+std::filesystem::path seed_run_dir(const std::filesystem::path& dir, std::uint64_t seed);
+
+/// Trains seeds config.seed, config.seed + 1, ... (seeds of them), each into its own run folder
+/// seed_run_dir(dir, seed) exactly as train_rl would train it alone (same weights, bit for bit),
+/// up to workers of them at once in threads of this process (SAC; PPO's seeds run one after
+/// another). Each folder resumes on its own; dir/seeds.json sums the seeds up (mean and sample
+/// standard deviation of the last and best evaluation returns, and each seed's figures).
+std::vector<RlTrainResult> train_rl_seeds(const RlTrainConfig& config,
+                                          const std::filesystem::path& dir, int seeds, int workers);
 
 /// Names of the RL algorithms ("ppo", "sac").
 std::vector<std::string> rl_algorithm_names();

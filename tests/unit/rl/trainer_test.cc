@@ -205,5 +205,41 @@ TEST(RlTrainer, RandomPolicyActsInBounds) {
   EXPECT_TRUE((a.abs() <= 1).all().item<bool>());
 }
 
+// Seeds trained together (threads sharing the process) end exactly as each seed trained alone:
+// actor, critics and evaluation, bit for bit; PPO's seeds (run one after another) too.
+TEST(RlTrainer, SeedsTrainedTogetherMatchEachSeedTrainedAlone) {
+  testing::TempDir dir;
+  auto config = tiny_sac();
+  config.steps = 400;
+  config.eval_every = 400;
+  config.checkpoint_every = 400;
+  const auto together = train_rl_seeds(config, dir / "many", 3, 2);
+  ASSERT_EQ(together.size(), 3u);
+  RlTrainConfig alone = config;
+  alone.seed = config.seed + 1;
+  const auto single = train_rl(alone, dir / "alone");
+  const auto seed_dir = seed_run_dir(dir / "many", alone.seed);
+  EXPECT_EQ(seed_dir.filename(), "seed-4");
+  expect_same_tensors(actor_of(seed_dir), actor_of(dir / "alone"));
+  expect_same_tensors(safetensors::load(seed_dir / "checkpoint" / "agent.safetensors"),
+                      safetensors::load(dir / "alone" / "checkpoint" / "agent.safetensors"));
+  EXPECT_EQ(together[1].last_eval_return, single.last_eval_return);
+  // Different seeds really differ.
+  EXPECT_FALSE(torch::equal(actor_of(seed_run_dir(dir / "many", 3)).begin()->second,
+                            actor_of(seed_dir).begin()->second));
+  const auto summary = nlohmann::json::parse(read_file(dir / "many" / "seeds.json"));
+  EXPECT_EQ(summary.at("runs").size(), 3u);
+  EXPECT_EQ(summary.at("best_eval_return").at("n"), 3);
+
+  auto ppo = tiny_ppo();
+  train_rl_seeds(ppo, dir / "ppo", 2, 2);
+  RlTrainConfig ppo_alone = ppo;
+  ppo_alone.seed = ppo.seed + 1;
+  train_rl(ppo_alone, dir / "ppo_alone");
+  expect_same_tensors(actor_of(seed_run_dir(dir / "ppo", ppo_alone.seed)),
+                      actor_of(dir / "ppo_alone"));
+  EXPECT_THROW(train_rl_seeds(config, dir / "bad", 0, 1), ConfigError);
+}
+
 }  // namespace
 }  // namespace clearsight::rl
