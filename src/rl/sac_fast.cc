@@ -256,19 +256,4 @@ void SacFastPath::load_optimizer_state(
   alpha_opt_->load_from(get, "alpha.");
 }
 
-std::pair<double, double> SacFastPath::macs(std::int64_t rows) const {
-  const double a = static_cast<double>(actor_.macs_per_row());
-  const double c = static_cast<double>(critics_[0].macs_per_row());
-  const double c0 =
-      static_cast<double>((obs_size_ + critic_extra_ + act_size_) * config_.hidden.front());
-  const double a0 = static_cast<double>(obs_size_ * config_.hidden.front());
-  const double r = static_cast<double>(rows);
-  // Critic step: actor forward, two target and two critic forwards, two backwards (weights and
-  // hidden inputs). Actor step: actor forward, two critic forwards, two
-  // critic backwards to the input, actor backward (weights and hidden inputs).
-  const double critic_step = r * (a + 4.0 * c + 2.0 * (2.0 * c - c0));
-  const double actor_step = r * (a + 2.0 * c + 2.0 * c + (2.0 * a - a0));
-  return {critic_step, actor_step};
-}
-
 }  // namespace clearsight::rl

@@ -33,8 +33,6 @@ class SacFastPath {
   std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const;
   /// Restores optimizer_state()'s tensors.
   void load_optimizer_state(const std::function<torch::Tensor(const std::string&)>& get);
-  /// Multiply-adds of one critic update and of one actor update at batch size rows.
-  std::pair<double, double> macs(std::int64_t rows) const;
 
  private:
   /// Actor forward for rows of obs; fills mean/std/eps-derived buffers; returns actions and logp.
