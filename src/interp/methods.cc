@@ -21,6 +21,10 @@ const std::vector<MethodInfo>& explain_methods() {
       {"tuned-lens", "layer", "Train per-layer affine translators; KL against the logit lens"},
       {"probe", "embedding", "Linear probes per layer with a shuffled-label control"},
       {"geometry", "embedding", "CKA, centred cosine, kNN modality purity and PCA per layer"},
+      {"patch", "layer",
+       "Activation and attribution patching of the residual stream, attention, MLP, heads"},
+      {"steer", "layer",
+       "Contrastive steering vectors (mean difference or PCA) added while generating"},
       {"findings", "layer", "MINER's open findings: convergence, semantic probing, telomeres"},
   };
   return methods;

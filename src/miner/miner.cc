@@ -6,6 +6,7 @@
 #include "clearsight/core/error.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
+#include "clearsight/nn/ablation.h"
 
 namespace clearsight::miner {
 namespace {
@@ -713,38 +714,23 @@ std::vector<nn::HookHandle> deactivate(nn::HookedModule& model, const Selection&
   } else {
     for (const auto& m : options.modalities) chosen = chosen.logical_or(selection.mask(m));
   }
-  if (options.complementary) chosen = chosen.logical_not();
   if (options.value == "mean") {
     CS_CHECK_AS(ShapeError, options.means.defined() && options.means.sizes() == chosen.sizes(),
                 "deactivation to the mean needs per-neuron means of shape ", chosen.sizes());
   }
-  std::vector<nn::HookHandle> handles;
+  // One ablation target per layer's MLP neurons (nn::ablate); complementary = every other one.
+  std::vector<nn::AblationTarget> targets;
   for (std::int64_t l = 0; l < chosen.size(0); ++l) {
-    const auto idx = chosen[l].nonzero().flatten();
-    if (idx.numel() == 0) continue;
-    const std::string value = options.value;
-    const torch::Tensor means = value == "mean"
-                                    ? options.means[l].index_select(0, idx).to(torch::kFloat32)
-                                    : torch::Tensor();
-    handles.push_back(
-        model.add_hook(layer_hook(static_cast<int>(l), "mlp.hook_post"),
-                       [idx, value, means](const torch::Tensor& x, const std::string&) {
-                         auto y = x.clone();
-                         if (value == "zero") {
-                           y.index_fill_(-1, idx, 0.0);
-                         } else if (value == "min") {
-                           y.index_fill_(-1, idx, x.min().item<double>());
-                         } else {
-                           y.index_copy_(-1, idx, means.to(x.scalar_type()).expand([&] {
-                             auto s = x.sizes().vec();
-                             s.back() = idx.numel();
-                             return s;
-                           }()));
-                         }
-                         return std::optional<torch::Tensor>(y);
-                       }));
+    nn::AblationTarget t;
+    t.hook = layer_hook(static_cast<int>(l), "mlp.hook_post");
+    t.units = chosen[l].to(torch::kBool);
+    if (options.value == "mean") t.reference = options.means[l].to(torch::kFloat32);
+    targets.push_back(std::move(t));
   }
-  return handles;
+  nn::AblationOptions ablation;
+  ablation.value = options.value;
+  ablation.complementary = options.complementary;
+  return nn::ablate(model, targets, ablation);
 }
 
 Selection random_like(const Selection& selection, std::uint64_t seed) {

@@ -88,6 +88,9 @@ void add_wm_command(Context& context);
 void add_sensor_command(Context& context);
 /// `clearsight explain METHOD`.
 void add_explain_command(Context& context);
+
+/// `clearsight sae train|eval`.
+void add_sae_command(Context& context);
 /// `clearsight selftest`.
 void add_selftest_command(Context& context);
 

@@ -246,6 +246,7 @@ void add_explain_command(Context& context) {
   add_ablation(context, group);
   add_shapley(context, group);
   add_explain_layer_commands(context, group);
+  add_explain_intervention_commands(context, group);
   group->callback([&context, group] {
     if (!group->get_subcommands().empty()) return;
     const auto extras = group->remaining();

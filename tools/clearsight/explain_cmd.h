@@ -62,4 +62,7 @@ nlohmann::json staged(const ExplainArgs& args, Fn&& fn) {
 /// Adds attention, rollout, knockout, logit-lens, tuned-lens, probe, geometry and findings.
 void add_explain_layer_commands(Context& context, CLI::App* group);
 
+/// Adds the interventions: patch, steer.
+void add_explain_intervention_commands(Context& context, CLI::App* group);
+
 }  // namespace clearsight::cli

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   cli::add_sensor_command(context);
   cli::add_imitate_command(context);
   cli::add_explain_command(context);
+  cli::add_sae_command(context);
 
   cli::add_selftest_command(context);
 

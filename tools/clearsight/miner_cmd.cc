@@ -15,6 +15,7 @@
 #include "clearsight/core/strings.h"
 #include "clearsight/interp/findings.h"
 #include "clearsight/miner/analysis.h"
+#include "clearsight/miner/evaluate.h"
 #include "clearsight/miner/hf_scoring.h"
 #include "clearsight/miner/pipeline.h"
 #include "clearsight/miner/report.h"
@@ -226,6 +227,8 @@ struct RunArgs {
   bool ablation = false;
   std::int64_t ablation_samples = 30;
   bool findings = false;
+  std::string split = "default";
+  bool complementary = false;
 };
 
 int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
@@ -270,6 +273,8 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
                     {"random_seeds", a.random_seeds},
                     {"ratio", a.ratio},
                     {"faithful", a.faithful},
+                    {"split", a.split},
+                    {"complementary", a.complementary},
                     {"runtime", config::to_json(global.runtime)}});
   // Stages 2 and 3: per dataset, resumable (existing score files are reused).
   std::vector<miner::ScoreAccumulator> datasets;
@@ -291,13 +296,15 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
   const auto [scores, present] = miner::combine_datasets(datasets);
   miner::SelectOptions select;
   select.ratio = a.ratio;
+  select.split = a.split;
   const auto selection = miner::select_neurons(scores, present, select);
   miner::save_selection(selection, run.file("selection.safetensors"), a.model);
   // Deactivation study on the test split.
   mm::EvalOptions eval;
   eval.split = mm::Split::kTest;
   eval.samples = a.eval_samples;
-  const miner::DeactivateOptions deact;
+  miner::DeactivateOptions deact;
+  deact.complementary = a.complementary;
   const auto original =
       miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "original", nullptr, deact);
   const auto mined =
@@ -377,6 +384,8 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
     }
   }
   json summary = {{"model", a.model},
+                  {"split", a.split},
+                  {"complementary", a.complementary},
                   {"specificity_relative_drop", specificity},
                   {"convergence", convergence},
                   {"flow_before", flow_json(flow_before)},
@@ -406,6 +415,47 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
     dir.commit();
     std::printf("findings: %s\n", result["summary"].get<std::string>().c_str());
   }
+  return 0;
+}
+
+struct EvalArgs {
+  std::string model = "cs-tiny-vl";
+  std::string selection;
+  bool json = false;
+};
+
+int run_eval(const GlobalOptions& global, const EvalArgs& a, miner::SelectionEvalOptions o) {
+  start_runtime(global);
+  const auto selection = miner::load_selection(a.selection);
+  auto loaded = mm::load_model_with_tokenizer(a.model);
+  o.seed = global.runtime.seed;
+  auto result = miner::evaluate_selection(*loaded.model, loaded.tokenizer, selection, o);
+  result["model"] = a.model;
+  result["selection"] = a.selection;
+  if (a.json) {
+    std::printf("%s\n", result.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s: %lld neurons ablated (%s%s, %s)\n", a.selection.c_str(),
+              static_cast<long long>(result["ablated_neurons"].get<std::int64_t>()),
+              o.complementary ? "all but " : "",
+              join(result["modalities"].get<std::vector<std::string>>(), "+").c_str(),
+              o.value.c_str());
+  std::printf("%-14s %9s %9s %16s\n", "task", "original", "ablated", "random (mean+-sd)");
+  for (const auto& [task, row] : result["tasks"].items()) {
+    std::printf("%-14s %9.3f %9.3f", task.c_str(), row["original"].get<double>(),
+                row["ablated"].get<double>());
+    if (row.contains("random_mean")) {
+      std::printf(" %9.3f +- %.3f", row["random_mean"].get<double>(),
+                  row["random_sd"].get<double>());
+    }
+    std::printf("\n");
+  }
+  std::printf("mean relative drop: selection %.3f", result["mean_relative_drop"].get<double>());
+  if (result["mean_relative_drop_random"].is_number()) {
+    std::printf(", random %.3f", result["mean_relative_drop_random"].get<double>());
+  }
+  std::printf("\n");
   return 0;
 }
 
@@ -471,6 +521,34 @@ void add_miner_command(Context& context) {
     };
   });
 
+  auto* eval = group->add_subcommand(
+      "eval", "Evaluate the tasks with a saved selection's neurons ablated, against random ones");
+  auto ea = std::make_shared<EvalArgs>();
+  auto eo = std::make_shared<miner::SelectionEvalOptions>();
+  eo->progress = true;
+  eval->add_option("--model", ea->model, "Built-in model or directory")->default_val(ea->model);
+  eval->add_option("--selection", ea->selection, "Selection file (miner select / miner run)")
+      ->required();
+  eval->add_option("--tasks", eo->tasks, "Tasks (default: the model's preset tasks)")
+      ->delimiter(',');
+  eval->add_option("--split", eo->split, "test or validation")->default_val(eo->split);
+  eval->add_option("--samples", eo->samples, "Samples per task")->default_val(eo->samples);
+  eval->add_option("--modalities", eo->modalities,
+                   "Only these modalities' neurons (default: the whole selection)")
+      ->delimiter(',');
+  eval->add_flag("--complementary", eo->complementary,
+                 "Ablate every neuron except the chosen ones");
+  eval->add_option("--value", eo->value, "zero, min or mean")->default_val(eo->value);
+  eval->add_option("--random-seeds", eo->random_seeds, "Random selections of the same size")
+      ->default_val(eo->random_seeds);
+  eval->add_option("--batch", eo->batch_size, "Samples per generation batch")
+      ->default_val(eo->batch_size)
+      ->check(CLI::Range(1, 4096));
+  eval->add_flag("--json", ea->json, "Print one JSON document");
+  eval->callback([&context, ea, eo] {
+    context.action = [&context, ea, eo] { return run_eval(context.global, *ea, *eo); };
+  });
+
   auto* run = group->add_subcommand("run", "Score, select and run the deactivation study");
   auto ra = std::make_shared<RunArgs>();
   run->add_option("--model", ra->model, "Built-in model or directory")->default_val(ra->model);
@@ -488,6 +566,11 @@ void add_miner_command(Context& context) {
       ->default_val(ra->ablation_samples);
   run->add_flag("--findings", ra->findings,
                 "Also measure MINER's open findings (explain findings) into findings/");
+  run->add_option("--split", ra->split,
+                  "Modalities competing in selection: default, special_text or prompt")
+      ->default_val(ra->split);
+  run->add_flag("--complementary", ra->complementary,
+                "Deactivate every neuron except the selected ones");
   run->callback([&context, ra] {
     context.action = [&context, ra] { return run_pipeline(context.global, *ra); };
   });

@@ -1,0 +1,118 @@
+// The intervention commands of issue #16 (explain patch, sae train/eval, miner eval), at reduced
+// sizes (the documented sizes are timed in docs/RESULTS.md).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "clearsight/miner/selection_io.h"
+#include "cli_runner.h"
+
+namespace clearsight {
+namespace {
+
+nlohmann::json parse_json(const testing::CliResult& r) {
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << e.what() << "\n" << r.out.substr(0, 500);
+    return {};
+  }
+}
+
+TEST(IntegrationInterventionsCli, PatchPrintsTheResidualGrid) {
+  testing::TempDir dir;
+  const auto out = (dir / "patch").string();
+  const auto js = parse_json(testing::run_cli(
+      "explain patch --model cs-tiny-vl --task scene_vqa --samples 2 --corrupt blank "
+      "--components resid_pre,heads --out " +
+          out + " --json",
+      dir));
+  ASSERT_TRUE(js["grid"].is_array());
+  EXPECT_EQ(js["grid"].size(), 4u);
+  EXPECT_EQ(js["grid"][0].size(), js["positions"].size());
+  EXPECT_TRUE(js["components"]["heads"]["grid"].is_array());
+  EXPECT_TRUE(std::filesystem::exists(out + "/report.html"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/patching.safetensors"));
+  // Audio: shuffled frames on the audio model.
+  const auto audio = parse_json(testing::run_cli(
+      "explain patch --model cs-tiny-audio --task sound_event --samples 1 --corrupt shuffle "
+      "--components resid_pre --no-attribution --out " +
+          (dir / "audio").string() + " --json",
+      dir));
+  EXPECT_EQ(audio["corrupt"], "shuffle");
+}
+
+TEST(IntegrationInterventionsCli, SaeTrainWritesSaelensAndEvalReadsIt) {
+  testing::TempDir dir;
+  const auto out = (dir / "sae").string();
+  const auto js = parse_json(testing::run_cli(
+      "sae train --model cs-tiny-vl --hook blocks.1.hook_resid_post --features 128 --steps 40 "
+      "--batch-tokens 128 --buffer-tokens 1024 --eval-samples 8 --out " +
+          out + " --json",
+      dir));
+  for (const auto* key : {"explained_variance", "l0", "dead_fraction"}) {
+    EXPECT_TRUE(js[key].is_number()) << key;
+  }
+  EXPECT_TRUE(std::filesystem::exists(out + "/cfg.json"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/sae_weights.safetensors"));
+  const auto ev = parse_json(testing::run_cli(
+      "sae eval --model cs-tiny-vl --sae " + out + " --eval-samples 8 --json", dir));
+  EXPECT_NEAR(ev["explained_variance"].get<double>(), js["explained_variance"].get<double>(), 1e-6);
+  // The wrong model width is a one-line error.
+  const auto bad = testing::run_cli(
+      "sae eval --model cs-tiny-audio --sae " + out + " --task sound_event --eval-samples 2", dir);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("clearsight: "), std::string::npos) << bad.err;
+}
+
+TEST(IntegrationInterventionsCli, MinerEvalOfASavedSelection) {
+  testing::TempDir dir;
+  miner::Selection s;
+  s.modalities = {"image", "text"};
+  s.masks = torch::zeros({2, 4, 512}, torch::kBool);
+  s.masks[0][2].narrow(0, 0, 40).fill_(true);
+  const auto file = dir / "selection.safetensors";
+  miner::save_selection(s, file, "cs-tiny-vl");
+  const auto js = parse_json(testing::run_cli(
+      "miner eval --model cs-tiny-vl --selection " + file.string() +
+          " --tasks scene_vqa --samples 8 --random-seeds 1 --modalities image --json",
+      dir));
+  EXPECT_EQ(js["neurons"].get<std::int64_t>(), 40);
+  EXPECT_TRUE(js["tasks"]["scene_vqa"]["random_mean"].is_number());
+  miner::Selection wrong = s;
+  wrong.masks = torch::zeros({2, 3, 512}, torch::kBool);
+  miner::save_selection(wrong, dir / "wrong.safetensors", "other");
+  const auto bad = testing::run_cli("miner eval --model cs-tiny-vl --selection " +
+                                        (dir / "wrong.safetensors").string() + " --samples 2",
+                                    dir);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("layers"), std::string::npos) << bad.err;
+}
+
+TEST(IntegrationInterventionsCli, BadOptionsAreOneLineErrors) {
+  testing::TempDir dir;
+  const auto out = (dir / "bad").string();
+  auto r = testing::run_cli("explain patch --model cs-tiny-vl --corrupt blnk --out " + out, dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("blank"), std::string::npos) << r.err;
+  r = testing::run_cli("explain patch --model cs-tiny-vl --corrupt shuffle --out " + out, dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("audio"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  r = testing::run_cli(
+      "sae train --model cs-tiny-vl --hook blocks.9.hook_resid_post --steps 2 "
+      "--out " +
+          out,
+      dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("clearsight: "), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  r = testing::run_cli("sae train --model cs-tiny-vl --architecture relu2 --out " + out, dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("topk"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace clearsight
