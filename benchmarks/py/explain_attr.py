@@ -77,8 +77,9 @@ class VisionLanguageModel:
         x = F.gelu(F.linear(x, w["visual.merger.mlp.0.weight"], w["visual.merger.mlp.0.bias"]))
         return F.linear(x, w["visual.merger.mlp.2.weight"], w["visual.merger.mlp.2.bias"])
 
-    def decode(self, x, attention_mask):
-        """Embeddings [B, L, hidden] -> logits [B, L, vocab], right padding masked out."""
+    def decode(self, x, attention_mask, resid_pre=None):
+        """Embeddings [B, L, hidden] -> logits [B, L, vocab], right padding masked out;
+        resid_pre(i, x), when given, returns the residual stream entering layer i."""
         lm, c, w = self.lm, self.lm.c, self.w
         b, l, _ = x.shape
         positions = (attention_mask.long().cumsum(1) - 1).clamp_min(0)
@@ -87,6 +88,8 @@ class VisionLanguageModel:
         blocked = blocked | attention_mask.logical_not().view(b, 1, 1, l)
         rep = lm.heads // lm.kv_heads
         for i in range(c["num_hidden_layers"]):
+            if resid_pre is not None:
+                x = resid_pre(i, x)
             p = f"model.layers.{i}."
             h = rms_norm(x, w[p + "input_layernorm.weight"], c["rms_norm_eps"])
             q = F.linear(h, w[p + "self_attn.q_proj.weight"], w[p + "self_attn.q_proj.bias"])
@@ -108,15 +111,15 @@ class VisionLanguageModel:
         x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
         return x @ w["model.embed_tokens.weight"].t()
 
-    def forward(self, ids, attention_mask, pixels, text, text_mask):
+    def forward(self, ids, attention_mask, pixels, text, text_mask, resid_pre=None):
         """Logits with the given normalised pixels [B, T, C, H, W] as the image and the given
-        token embeddings [B, L, hidden] at the text_mask positions."""
+        token embeddings [B, L, hidden] at the text_mask positions (resid_pre: see decode)."""
         x = self.embed_tokens(ids)
         features = self.vision(pixels)
         slots = (ids == self.image_pad_id).unsqueeze(-1)
         x = x.masked_scatter(slots, features.reshape(-1, x.shape[-1]))
         x = torch.where(text_mask.unsqueeze(-1), text, x)
-        return self.decode(x, attention_mask)
+        return self.decode(x, attention_mask, resid_pre)
 
 
 def target_score(logits, targets):
