@@ -302,8 +302,9 @@ torch::Tensor patch_cells(mm::MultimodalModel& model, const Examples& single,
               patched.index_put_({row_index, index}, values.to(x.scalar_type()));
             }
             if (whole.numel() > 0) {
-              patched.index_copy_(0, whole,
-                                  source.to(x.scalar_type()).expand({whole.numel()}).contiguous());
+              auto sizes = source.sizes().vec();
+              sizes[0] = whole.numel();
+              patched.index_copy_(0, whole, source.to(x.scalar_type()).expand(sizes).contiguous());
             }
             return patched;
           }));

@@ -298,6 +298,13 @@ std::pair<torch::Tensor, std::vector<std::pair<std::int64_t, std::int64_t>>> col
   return {torch::cat(rows), where};
 }
 
+void check_sae_model(const Sae& sae, const std::string& model) {
+  const auto& trained_on = sae.config.model_name;
+  CS_CHECK_AS(ConfigError, trained_on.empty() || trained_on == model, "the SAE was trained on ",
+              trained_on, ", not on ", model,
+              " (its hook's width may match by chance; pass --any-model to use it anyway)");
+}
+
 SaeEvaluation evaluate_sae(const ModelRef& ref, const Sae& sae, const std::string& task_name,
                            std::int64_t samples) {
   sae.validate();
@@ -598,8 +605,12 @@ nlohmann::json train_sae(const ModelRef& ref, const SaeTrainOptions& options,
     report.table({"sample", "position", "token", "modality", "activation"}, rows);
     if (residual) {
       // Logit lens of the decoder direction: which tokens writing it into the stream promotes.
-      const auto logits = model.lm_head->forward(
-          sae.W_dec[f].unsqueeze(0) * model.ln_final->weight.detach().to(torch::kFloat32))[0];
+      torch::NoGradGuard no_grad;
+      const auto direction =
+          sae.W_dec[f].unsqueeze(0) * model.ln_final->weight.detach().to(torch::kFloat32);
+      const auto logits = (model.config().tie_word_embeddings
+                               ? torch::matmul(direction, model.embed_tokens->weight.t())
+                               : model.lm_head->forward(direction))[0];
       const auto best = std::get<1>(logits.topk(5));
       nlohmann::json lens = nlohmann::json::array();
       std::string text;

@@ -107,11 +107,15 @@ void add_eval(Context& context, CLI::App* group) {
   cmd->add_option("--task", *task, "Task evaluated")->default_val(*task);
   cmd->add_option("--eval-samples", a->eval_samples, "Validation samples evaluated")
       ->default_val(a->eval_samples);
+  auto any_model = std::make_shared<bool>(false);
+  cmd->add_flag("--any-model", *any_model,
+                "Use an SAE whose cfg.json names another model (the widths must still match)");
   cmd->add_flag("--json", a->json, "Print the result as one JSON document");
-  cmd->callback([&context, a, task] {
-    context.action = [&context, a, task] {
+  cmd->callback([&context, a, task, any_model] {
+    context.action = [&context, a, task, any_model] {
       start_runtime(context.global);
       const auto sae = interp::load_saelens(a->sae);
+      if (!*any_model) interp::check_sae_model(sae, a->model);
       auto loaded = mm::load_model_with_tokenizer(a->model);
       const auto evaluation = interp::evaluate_sae({*loaded.model, loaded.tokenizer, a->model}, sae,
                                                    *task, a->eval_samples);

@@ -148,6 +148,10 @@ struct SaeEvaluation {
   std::vector<std::pair<std::int64_t, std::int64_t>> where;
 };
 
+/// Refuses (ConfigError) an SAE whose cfg.json names another model than `model` (ours are named
+/// after the model they were trained on); an empty model_name passes.
+void check_sae_model(const Sae& sae, const std::string& model);
+
 /// Evaluates sae (on its hook) over the first `samples` validation samples of task.
 SaeEvaluation evaluate_sae(const ModelRef& ref, const Sae& sae, const std::string& task,
                            std::int64_t samples);

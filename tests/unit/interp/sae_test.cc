@@ -163,7 +163,7 @@ TEST(InterpSae, TrainingLearnsAReconstruction) {
   SaeTrainOptions o;
   o.hook = "blocks.1.hook_resid_post";
   o.features = 256;
-  o.steps = 60;
+  o.steps = 150;
   o.batch_tokens = 128;
   o.buffer_tokens = 1024;
   o.lr = 2e-3;
@@ -175,7 +175,7 @@ TEST(InterpSae, TrainingLearnsAReconstruction) {
   EXPECT_GT(result["l0"].get<double>(), 0.0);
   EXPECT_LT(result["l0"].get<double>(), 256.0);
   EXPECT_GE(result["dead_fraction"].get<double>(), 0.0);
-  EXPECT_EQ(result["tokens_seen"].get<std::int64_t>(), 60 * 128);
+  EXPECT_EQ(result["tokens_seen"].get<std::int64_t>(), 150 * 128);
   EXPECT_LT(result["loss"]["spliced"].get<double>(), result["loss"]["zero_ablation"].get<double>());
   // The saved folder reproduces the metrics.
   const auto sae = load_saelens(tmp / "run");
