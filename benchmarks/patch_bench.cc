@@ -49,8 +49,8 @@ double best_of(int repeats, Fn&& fn) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     fn();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                              .count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   std::int64_t total_cells = 0;
   for (const auto& s : chosen) {
     Problem p;
-    p.single = interp::prepare_examples({s}, loaded.tokenizer, model, {.kind = "first", .token = {}});
+    p.single =
+        interp::prepare_examples({s}, loaded.tokenizer, model, {.kind = "first", .token = {}});
     p.clean = interp::clean_inputs(model, p.single);
     p.corrupted = interp::corrupted_inputs(model, p.single, p.clean, "blank");
     p.cache = interp::run_with_cache(model, p.single, p.clean, hooks).second;
@@ -98,7 +99,8 @@ int main(int argc, char** argv) {
     ranked[token] = -std::numeric_limits<float>::infinity();
     p.foil = ranked.argmax().item<std::int64_t>();
     for (const auto& hook : hooks) {
-      for (std::int64_t j = 0; j < p.single.prompt_lengths[0]; ++j) p.cells.push_back({hook, j, -1});
+      for (std::int64_t j = 0; j < p.single.prompt_lengths[0]; ++j)
+        p.cells.push_back({hook, j, -1});
     }
     total_cells += static_cast<std::int64_t>(p.cells.size());
     problems.push_back(std::move(p));
@@ -107,19 +109,20 @@ int main(int argc, char** argv) {
   std::printf("machine: %u cores, %s, 1 thread each side, sgemm 512x512 %.1f GFLOP/s (C++)\n",
               std::thread::hardware_concurrency(),
               (blas.detail.empty() ? blas.vendor : blas.detail).c_str(), measure_matmul_gflops());
-  std::printf("cs-tiny-vl, scene_vqa test samples 0..%d, resid_pre patched at %d layers x every "
-              "prompt position (%lld cells in all), blank image, logit difference; %lld rows per "
-              "pass\n",
-              samples - 1, static_cast<int>(layers), static_cast<long long>(total_cells),
-              static_cast<long long>(rows));
+  std::printf(
+      "cs-tiny-vl, scene_vqa test samples 0..%d, resid_pre patched at %d layers x every "
+      "prompt position (%lld cells in all), blank image, logit difference; %lld rows per "
+      "pass\n",
+      samples - 1, static_cast<int>(layers), static_cast<long long>(total_cells),
+      static_cast<long long>(rows));
   std::fflush(stdout);
 
   std::vector<torch::Tensor> metrics(problems.size());
   const auto run = [&](std::int64_t r) {
     for (std::size_t k = 0; k < problems.size(); ++k) {
       const auto& p = problems[k];
-      metrics[k] = interp::patch_cells(model, p.single, p.corrupted, p.cache, p.cells,
-                                       "logit_diff", p.foil, r);
+      metrics[k] = interp::patch_cells(model, p.single, p.corrupted, p.cache, p.cells, "logit_diff",
+                                       p.foil, r);
     }
   };
   run(rows);  // warm-up
@@ -139,7 +142,8 @@ int main(int argc, char** argv) {
     const auto i = std::to_string(k);
     const auto [position, token] = p.single.target_tokens[0][0];
     tensors.emplace_back("input_ids_" + i, p.single.batch.inputs.input_ids);
-    tensors.emplace_back("attention_mask_" + i, p.single.batch.inputs.attention_mask.to(torch::kUInt8));
+    tensors.emplace_back("attention_mask_" + i,
+                         p.single.batch.inputs.attention_mask.to(torch::kUInt8));
     tensors.emplace_back("clean_pixels_" + i, p.clean.image);
     tensors.emplace_back("corrupted_pixels_" + i, p.corrupted.image);
     tensors.emplace_back("target_" + i, torch::tensor({position, token, p.foil}, torch::kInt64));
@@ -165,9 +169,11 @@ int main(int argc, char** argv) {
               py_batched > 0 ? py_batched / batched : 0.0);
   std::printf("%-32s C++ %8.4f s  Python %8.4f s  ratio %.2f\n", "one cell per pass", single,
               py_single, py_single > 0 ? py_single / single : 0.0);
-  std::printf("C++ batched / one-at-a-time speed %.2f (max |difference| of their metrics %.1e); "
-              "parity: max |python - c++| metric %.2e\n",
-              single / batched, batch_diff, py.count("metric_max_abs_diff") ? py.at("metric_max_abs_diff") : -1.0);
+  std::printf(
+      "C++ batched / one-at-a-time speed %.2f (max |difference| of their metrics %.1e); "
+      "parity: max |python - c++| metric %.2e\n",
+      single / batched, batch_diff,
+      py.count("metric_max_abs_diff") ? py.at("metric_max_abs_diff") : -1.0);
   std::error_code ignored;
   fs::remove_all(dir, ignored);
   return 0;
