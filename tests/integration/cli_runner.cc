@@ -1,5 +1,7 @@
 #include "cli_runner.h"
 
+#include <gtest/gtest.h>
+
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -30,6 +32,16 @@ CliResult run_cli_stdin(const std::string& args, const std::string& stdin_file,
   result.out = read_file(out);
   result.err = read_file(err);
   return result;
+}
+
+nlohmann::json cli_json(const CliResult& result) {
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  try {
+    return nlohmann::json::parse(result.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON: " << e.what() << "\n" << result.out.substr(0, 500);
+    return {};
+  }
 }
 
 }  // namespace clearsight::testing

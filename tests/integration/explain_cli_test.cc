@@ -12,16 +12,6 @@
 namespace clearsight {
 namespace {
 
-nlohmann::json parse_or_fail(const testing::CliResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not JSON: " << e.what() << "\n" << r.out.substr(0, 500);
-    return {};
-  }
-}
-
 TEST(IntegrationExplainCli, HelpListsEveryRegisteredMethod) {
   testing::TempDir dir;
   const auto r = testing::run_cli("explain --help", dir);
@@ -38,7 +28,7 @@ TEST(IntegrationExplainCli, IntegratedGradientsAsDocumented) {
       "explain ig --model cs-tiny-vl --task scene_vqa --sample 0 --steps 64 --out " + out +
           " --json",
       dir);
-  const auto js = parse_or_fail(r);
+  const auto js = testing::cli_json(r);
   ASSERT_TRUE(js.contains("completeness_error"));
   // Reported, relative; the built-in VL model's paths are steep (see docs/RESULTS.md).
   EXPECT_GE(js["completeness_error"].get<double>(), 0.0);
@@ -63,7 +53,7 @@ TEST(IntegrationExplainCli, KnockoutAsDocumented) {
       "--window 1 --out " +
           out + " --json",
       dir);
-  const auto js = parse_or_fail(r);
+  const auto js = testing::cli_json(r);
   ASSERT_TRUE(js["windows"].is_array());
   EXPECT_EQ(js["windows"].size(), 4u);  // 4 layers, window 1
   for (const auto& w : js["windows"]) {
@@ -80,7 +70,7 @@ TEST(IntegrationExplainCli, ShapleyAsDocumented) {
       "explain shapley --model cs-tiny-audio --task sound_event --samples 20 --out " + out +
           " --json",
       dir);
-  const auto js = parse_or_fail(r);
+  const auto js = testing::cli_json(r);
   ASSERT_TRUE(js["values"].contains("audio"));
   ASSERT_TRUE(js["values"].contains("question"));
   const double sum = js["values"]["audio"].get<double>() + js["values"]["question"].get<double>();
@@ -94,7 +84,7 @@ TEST(IntegrationExplainCli, LogitLensAsDocumented) {
   const auto r = testing::run_cli(
       "explain logit-lens --model cs-tiny-vl --task scene_vqa --sample 0 --out " + out + " --json",
       dir);
-  const auto js = parse_or_fail(r);
+  const auto js = testing::cli_json(r);
   ASSERT_TRUE(js["mean_kl"].is_array());
   EXPECT_NEAR(js["mean_kl"].back().get<double>(), 0.0, 1e-6);
   EXPECT_TRUE(std::filesystem::exists(out + "/report.html"));
@@ -105,7 +95,7 @@ TEST(IntegrationExplainCli, ProbeAsDocumented) {
   const auto out = (dir / "pr").string();
   const auto r = testing::run_cli(
       "explain probe --model cs-tiny-vl --label modality --out " + out + " --json", dir);
-  const auto js = parse_or_fail(r);
+  const auto js = testing::cli_json(r);
   ASSERT_TRUE(js["accuracy"].is_array());
   ASSERT_EQ(js["accuracy"].size(), js["control_accuracy"].size());
   EXPECT_GT(js["accuracy"][1].get<double>(), js["control_accuracy"][1].get<double>() + 0.2);

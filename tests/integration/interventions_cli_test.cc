@@ -11,20 +11,10 @@
 namespace clearsight {
 namespace {
 
-nlohmann::json parse_json(const testing::CliResult& r) {
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  try {
-    return nlohmann::json::parse(r.out);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not JSON: " << e.what() << "\n" << r.out.substr(0, 500);
-    return {};
-  }
-}
-
 TEST(IntegrationInterventionsCli, PatchPrintsTheResidualGrid) {
   testing::TempDir dir;
   const auto out = (dir / "patch").string();
-  const auto js = parse_json(testing::run_cli(
+  const auto js = testing::cli_json(testing::run_cli(
       "explain patch --model cs-tiny-vl --task scene_vqa --samples 2 --corrupt blank "
       "--components resid_pre,heads --out " +
           out + " --json",
@@ -36,7 +26,7 @@ TEST(IntegrationInterventionsCli, PatchPrintsTheResidualGrid) {
   EXPECT_TRUE(std::filesystem::exists(out + "/report.html"));
   EXPECT_TRUE(std::filesystem::exists(out + "/patching.safetensors"));
   // Audio: shuffled frames on the audio model.
-  const auto audio = parse_json(testing::run_cli(
+  const auto audio = testing::cli_json(testing::run_cli(
       "explain patch --model cs-tiny-audio --task sound_event --samples 1 --corrupt shuffle "
       "--components resid_pre --no-attribution --out " +
           (dir / "audio").string() + " --json",
@@ -47,7 +37,7 @@ TEST(IntegrationInterventionsCli, PatchPrintsTheResidualGrid) {
 TEST(IntegrationInterventionsCli, SaeTrainWritesSaelensAndEvalReadsIt) {
   testing::TempDir dir;
   const auto out = (dir / "sae").string();
-  const auto js = parse_json(testing::run_cli(
+  const auto js = testing::cli_json(testing::run_cli(
       "sae train --model cs-tiny-vl --hook blocks.1.hook_resid_post --features 128 --steps 40 "
       "--batch-tokens 128 --buffer-tokens 1024 --eval-samples 8 --out " +
           out + " --json",
@@ -57,7 +47,7 @@ TEST(IntegrationInterventionsCli, SaeTrainWritesSaelensAndEvalReadsIt) {
   }
   EXPECT_TRUE(std::filesystem::exists(out + "/cfg.json"));
   EXPECT_TRUE(std::filesystem::exists(out + "/sae_weights.safetensors"));
-  const auto ev = parse_json(testing::run_cli(
+  const auto ev = testing::cli_json(testing::run_cli(
       "sae eval --model cs-tiny-vl --sae " + out + " --eval-samples 8 --json", dir));
   EXPECT_NEAR(ev["explained_variance"].get<double>(), js["explained_variance"].get<double>(), 1e-6);
   // An SAE trained on another model is a one-line error (the widths match by chance here).
@@ -76,7 +66,7 @@ TEST(IntegrationInterventionsCli, MinerEvalOfASavedSelection) {
   s.masks[0][2].narrow(0, 0, 40).fill_(true);
   const auto file = dir / "selection.safetensors";
   miner::save_selection(s, file, "cs-tiny-vl");
-  const auto js = parse_json(testing::run_cli(
+  const auto js = testing::cli_json(testing::run_cli(
       "miner eval --model cs-tiny-vl --selection " + file.string() +
           " --tasks scene_vqa --samples 8 --random-seeds 1 --modalities image --json",
       dir));
