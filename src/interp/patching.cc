@@ -514,25 +514,28 @@ nlohmann::json run_patching(const ModelRef& ref, const SampleSelection& selectio
       entry["attribution_correlation"] = number_or_null(correlation[c]);
     }
     if (positional) {
-      // Per group: the mean normalised effect over the group's positions and the samples.
+      // Per group: the normalised effect over the group's positions and the samples, a ratio of
+      // sums as the grid is (sum of effects / sum of clean - corrupted gaps), so that a sample
+      // the corruption barely moves does not blow the mean up.
       nlohmann::json by_group = nlohmann::json::object();
       for (const auto& g : group_names()) {
         std::vector<double> per_layer(layers, 0.0);
-        std::int64_t count = 0;
+        double gaps = 0.0;
         for (std::int64_t k = 0; k < n; ++k) {
           const auto& r = results[k];
           const auto denom = r.clean - r.corrupted;
           if (std::abs(denom) <= 1e-12) continue;
+          const auto effect = r.effect.at(c).contiguous();
           for (const auto p : groups[k].at(g)) {
             if (p >= r.positions) continue;
             for (std::int64_t l = 0; l < layers; ++l)
-              per_layer[l] += r.effect.at(c)[l][p].item<double>() / denom;
-            ++count;
+              per_layer[l] += effect[l][p].item<double>();
+            gaps += denom;
           }
         }
-        if (count == 0) continue;
+        if (std::abs(gaps) <= 1e-12) continue;
         nlohmann::json values = nlohmann::json::array();
-        for (auto v : per_layer) values.push_back(v / static_cast<double>(count));
+        for (auto v : per_layer) values.push_back(v / gaps);
         by_group[g] = values;
       }
       entry["groups"] = by_group;

@@ -14,6 +14,7 @@
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/interp/findings.h"
+#include "clearsight/interp/neuron_importance.h"
 #include "clearsight/miner/analysis.h"
 #include "clearsight/miner/evaluate.h"
 #include "clearsight/miner/hf_scoring.h"
@@ -459,6 +460,55 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a, miner::SelectionEva
   return 0;
 }
 
+struct BaselineArgs {
+  std::string model = "cs-tiny-vl";
+  std::string criterion = "magnitude";
+  double ratio = 0.02;
+  std::int64_t neurons = 0;
+  std::string out;
+  bool json = false;
+};
+
+int run_baseline(const GlobalOptions& global, const BaselineArgs& a,
+                 interp::NeuronImportanceOptions o) {
+  // Every option is checked before the model loads.
+  CS_CHECK_AS(ConfigError, a.neurons > 0 || (a.ratio > 0 && a.ratio <= 1),
+              "--ratio must be in (0, 1], got ", a.ratio);
+  CS_CHECK_AS(ConfigError, a.neurons >= 0, "--neurons must be >= 1, got ", a.neurons);
+  o.criterion = a.criterion;
+  interp::check_neuron_importance_options(o);
+  start_runtime(global);
+  auto loaded = mm::load_model_with_tokenizer(a.model);
+  if (o.tasks.empty())
+    o.tasks = mm::preset_tasks(loaded.model->config().vision_config.enabled ? "cs-tiny-vl"
+                                                                            : "cs-tiny-audio");
+  const interp::ModelRef ref{*loaded.model, loaded.tokenizer, a.model};
+  const auto importance = interp::neuron_importance(ref, o);
+  const auto count = a.neurons > 0
+                         ? a.neurons
+                         : std::max<std::int64_t>(1, std::llround(a.ratio * importance.numel()));
+  const auto selection = interp::top_neurons(importance, count, a.criterion);
+  miner::save_selection(selection, a.out, a.model);
+  const json counts = layer_counts(selection);
+  if (a.json) {
+    std::printf("%s\n", json({{"criterion", a.criterion},
+                              {"neurons", count},
+                              {"tasks", o.tasks},
+                              {"split", o.split},
+                              {"samples", o.samples},
+                              {"per_layer", counts[a.criterion]},
+                              {"out", a.out}})
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
+  std::printf("%s: the %lld neurons of highest %s over %s (%lld %s samples each)\n", a.out.c_str(),
+              static_cast<long long>(count), a.criterion.c_str(), join(o.tasks, ", ").c_str(),
+              static_cast<long long>(o.samples), o.split.c_str());
+  std::printf("  per layer %s\n", counts[a.criterion].dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 void add_miner_command(Context& context) {
@@ -547,6 +597,34 @@ void add_miner_command(Context& context) {
   eval->add_flag("--json", ea->json, "Print one JSON document");
   eval->callback([&context, ea, eo] {
     context.action = [&context, ea, eo] { return run_eval(context.global, *ea, *eo); };
+  });
+
+  auto* baseline = group->add_subcommand(
+      "baseline",
+      "Select the neurons of highest activation magnitude or attribution (MINER's controls)");
+  auto ba = std::make_shared<BaselineArgs>();
+  auto bo = std::make_shared<interp::NeuronImportanceOptions>();
+  bo->progress = true;
+  baseline->add_option("--model", ba->model, "Built-in model or directory")->default_val(ba->model);
+  baseline
+      ->add_option("--by", ba->criterion,
+                   "magnitude (mean |activation|) or attribution (|activation x gradient| "
+                   "of the answer's log-probability)")
+      ->default_val(ba->criterion);
+  baseline->add_option("--tasks", bo->tasks, "Tasks (default: the model's preset tasks)")
+      ->delimiter(',');
+  baseline->add_option("--split", bo->split, "train, validation or test")->default_val(bo->split);
+  baseline->add_option("--samples", bo->samples, "Samples per task")->default_val(bo->samples);
+  baseline->add_option("--ratio", ba->ratio, "Fraction of all MLP neurons")->default_val(ba->ratio);
+  baseline->add_option("--neurons", ba->neurons,
+                       "Number of neurons (overrides --ratio; e.g. a MINER selection's size)");
+  baseline->add_option("--batch", bo->batch_size, "Samples per forward pass")
+      ->default_val(bo->batch_size)
+      ->check(CLI::Range(1, 4096));
+  baseline->add_option("--out", ba->out, "Selection file (.safetensors)")->required();
+  baseline->add_flag("--json", ba->json, "Print one JSON document");
+  baseline->callback([&context, ba, bo] {
+    context.action = [&context, ba, bo] { return run_baseline(context.global, *ba, *bo); };
   });
 
   auto* run = group->add_subcommand("run", "Score, select and run the deactivation study");
