@@ -528,8 +528,7 @@ nlohmann::json run_patching(const ModelRef& ref, const SampleSelection& selectio
           const auto effect = r.effect.at(c).contiguous();
           for (const auto p : groups[k].at(g)) {
             if (p >= r.positions) continue;
-            for (std::int64_t l = 0; l < layers; ++l)
-              per_layer[l] += effect[l][p].item<double>();
+            for (std::int64_t l = 0; l < layers; ++l) per_layer[l] += effect[l][p].item<double>();
             gaps += denom;
           }
         }

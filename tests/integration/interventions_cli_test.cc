@@ -2,6 +2,7 @@
 // sizes (the documented sizes are timed in docs/RESULTS.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,39 @@ TEST(IntegrationInterventionsCli, MinerEvalOfASavedSelection) {
                                     dir);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("layers"), std::string::npos) << bad.err;
+}
+
+TEST(IntegrationInterventionsCli, MinerBaselineWritesASelectionThatMinerEvalReads) {
+  testing::TempDir dir;
+  const auto file = dir / "attribution.safetensors";
+  const auto js = testing::cli_json(testing::run_cli(
+      "miner baseline --model cs-tiny-vl --by attribution --tasks scene_vqa,text_choice "
+      "--samples 3 --neurons 12 --out " +
+          file.string() + " --json",
+      dir));
+  EXPECT_EQ(js["neurons"].get<std::int64_t>(), 12);
+  std::int64_t total = 0;
+  for (const auto& v : js["per_layer"]) total += v.get<std::int64_t>();
+  EXPECT_EQ(total, 12);
+  const auto selection = miner::load_selection(file);
+  ASSERT_EQ(selection.modalities, std::vector<std::string>{"attribution"});
+  EXPECT_EQ(selection.masks.sum().item<std::int64_t>(), 12);
+  const auto eval = testing::cli_json(
+      testing::run_cli("miner eval --model cs-tiny-vl --selection " + file.string() +
+                           " --tasks scene_vqa --samples 4 --random-seeds 0 --json",
+                       dir));
+  EXPECT_EQ(eval["neurons"].get<std::int64_t>(), 12);
+  // Bad options: one line, exit 1, no file.
+  const auto out = dir / "bad.safetensors";
+  for (const auto& args :
+       {std::string("--by size"), std::string("--ratio 0"), std::string("--tasks speech")}) {
+    const auto r = testing::run_cli(
+        "miner baseline --model cs-tiny-vl --samples 2 " + args + " --out " + out.string(), dir);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_NE(r.err.find("clearsight: "), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << args;
+  }
 }
 
 TEST(IntegrationInterventionsCli, BadOptionsAreOneLineErrors) {

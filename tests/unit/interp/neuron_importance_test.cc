@@ -40,8 +40,8 @@ TEST(InterpNeuronImportance, MagnitudeIsTheMeanAbsoluteActivationOverTheSamplesP
   const auto positions = static_cast<std::int64_t>(examples.tokens[0].size());
   torch::Tensor activation;
   {
-    auto handle = vl().model->add_hook(
-        neuron_hook(2), [&](const torch::Tensor& x, const std::string&) {
+    auto handle =
+        vl().model->add_hook(neuron_hook(2), [&](const torch::Tensor& x, const std::string&) {
           activation = x.detach().to(torch::kFloat64);
           return std::optional<torch::Tensor>{};
         });
@@ -62,8 +62,8 @@ TEST(InterpNeuronImportance, AttributionIsTheDerivativeOfScalingTheNeuronEverywh
   const auto layer = flat / neurons, neuron = flat % neurons;
   const auto examples = first_validation_sample();
   auto score_scaled = [&](double s) {
-    auto handle = vl().model->add_hook(
-        neuron_hook(layer), [&](const torch::Tensor& x, const std::string&) {
+    auto handle =
+        vl().model->add_hook(neuron_hook(layer), [&](const torch::Tensor& x, const std::string&) {
           auto y = x.clone();
           y.select(-1, neuron).mul_(s);
           return std::optional<torch::Tensor>{y};
