@@ -14,6 +14,23 @@ namespace clearsight::miner {
 
 namespace {
 
+// The token modalities named (text, special, image, video, audio); throws UnknownNameError.
+std::vector<mm::Modality> token_modalities(const std::vector<std::string>& names) {
+  const std::vector<mm::Modality> all = {mm::Modality::kText, mm::Modality::kSpecial,
+                                         mm::Modality::kImage, mm::Modality::kVideo,
+                                         mm::Modality::kAudio};
+  std::vector<std::string> all_names;
+  for (const auto m : all) all_names.push_back(mm::modality_name(m));
+  std::vector<mm::Modality> out;
+  for (const auto& name : names) {
+    const auto it = std::find(all_names.begin(), all_names.end(), name);
+    CS_CHECK_AS(UnknownNameError, it != all_names.end(), "unknown position modality '", name,
+                "' (modalities: ", join(all_names, ", "), ")", did_you_mean(name, all_names));
+    out.push_back(all[static_cast<std::size_t>(it - all_names.begin())]);
+  }
+  return out;
+}
+
 // Per-neuron means [layers, neurons] of mlp.hook_post over the real positions of `samples`
 // train samples of each task.
 torch::Tensor neuron_means(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
@@ -90,6 +107,7 @@ nlohmann::json evaluate_selection(mm::MultimodalModel& model, const mm::Tokenize
     tasks = mm::preset_tasks(model.config().vision_config.enabled ? "cs-tiny-vl" : "cs-tiny-audio");
   }
   for (const auto& t : tasks) mm::make_task(t);  // unknown names fail before any work
+  const auto kinds = token_modalities(options.positions);
 
   // The chosen neurons as a one-modality selection, so the random controls match its size.
   Selection chosen;
@@ -106,6 +124,27 @@ nlohmann::json evaluate_selection(mm::MultimodalModel& model, const mm::Tokenize
   eval.samples = options.samples;
   eval.batch_size = options.batch_size;
   eval.progress = options.progress;
+  if (!options.positions.empty()) {
+    // Before each batch, the left-padded layout generate() prefills, true at the chosen
+    // modalities' tokens; the ablation hooks read it for the prefill pass only.
+    deact.positions = std::make_shared<torch::Tensor>();
+    eval.before_generate = [positions = deact.positions, kinds,
+                            &tokenizer](const std::vector<std::vector<std::int64_t>>& prompts) {
+      std::int64_t longest = 0;
+      for (const auto& p : prompts) longest = std::max<std::int64_t>(longest, p.size());
+      auto mask = torch::zeros({static_cast<std::int64_t>(prompts.size()), longest}, torch::kBool);
+      auto* m = mask.data_ptr<bool>();
+      for (std::size_t i = 0; i < prompts.size(); ++i) {
+        const auto n = static_cast<std::int64_t>(prompts[i].size());
+        for (std::int64_t j = 0; j < n; ++j) {
+          const auto kind = tokenizer.modality(prompts[i][static_cast<std::size_t>(j)]);
+          if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end())
+            m[static_cast<std::int64_t>(i) * longest + longest - n + j] = true;
+        }
+      }
+      *positions = mask;
+    };
+  }
   const auto original =
       evaluate_condition(model, tokenizer, tasks, eval, "original", nullptr, deact);
   const auto ablated =
@@ -143,6 +182,7 @@ nlohmann::json evaluate_selection(mm::MultimodalModel& model, const mm::Tokenize
        static_cast<double>(ablated_count) / static_cast<double>(layers * neurons)},
       {"modalities", options.modalities.empty() ? selection.modalities : options.modalities},
       {"complementary", options.complementary},
+      {"positions", options.positions},
       {"value", options.value},
       {"split", options.split},
       {"samples", options.samples},

@@ -730,6 +730,7 @@ std::vector<nn::HookHandle> deactivate(nn::HookedModule& model, const Selection&
   nn::AblationOptions ablation;
   ablation.value = options.value;
   ablation.complementary = options.complementary;
+  ablation.positions = options.positions;
   return nn::ablate(model, targets, ablation);
 }
 

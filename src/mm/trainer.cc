@@ -82,6 +82,7 @@ EvalResult evaluate(MultimodalModel& model, const Tokenizer& tokenizer, const Ta
                 /*with_answers=*/false, options.blank_media);
     GenerateOptions gen;
     gen.max_new_tokens = options.max_new_tokens;
+    if (options.before_generate) options.before_generate(batch.prompts);
     const auto outputs = model.generate(batch.prompts, batch.inputs, gen, tokenizer.im_end_id());
     for (std::size_t i = 0; i < samples.size(); ++i) {
       result.predictions.push_back(tokenizer.decode(outputs[i]));

@@ -73,6 +73,25 @@ TEST(IntegrationInterventionsCli, MinerEvalOfASavedSelection) {
       dir));
   EXPECT_EQ(js["neurons"].get<std::int64_t>(), 40);
   EXPECT_TRUE(js["tasks"]["scene_vqa"]["random_mean"].is_number());
+  // Positions: all but the 40 neurons off at the prompt's audio positions (none in scene_vqa)
+  // is the identity; at its text, special and image positions it breaks the answers.
+  const auto eval_at = [&](const std::string& positions) {
+    return testing::cli_json(testing::run_cli(
+        "miner eval --model cs-tiny-vl --selection " + file.string() +
+            " --tasks scene_vqa --samples 8 --random-seeds 0 --modalities image --complementary "
+            "--positions " +
+            positions + " --json",
+        dir))["tasks"]["scene_vqa"];
+  };
+  const auto none = eval_at("audio");
+  EXPECT_EQ(none["ablated"].get<double>(), none["original"].get<double>());
+  const auto prompt = eval_at("text,special,image");
+  EXPECT_LT(prompt["ablated"].get<double>(), prompt["original"].get<double>());
+  const auto unknown = testing::run_cli("miner eval --model cs-tiny-vl --selection " +
+                                            file.string() + " --samples 2 --positions imgae",
+                                        dir);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("image"), std::string::npos) << unknown.err;
   miner::Selection wrong = s;
   wrong.masks = torch::zeros({2, 3, 512}, torch::kBool);
   miner::save_selection(wrong, dir / "wrong.safetensors", "other");

@@ -588,6 +588,10 @@ void add_miner_command(Context& context) {
       ->delimiter(',');
   eval->add_flag("--complementary", eo->complementary,
                  "Ablate every neuron except the chosen ones");
+  eval->add_option("--positions", eo->positions,
+                   "Ablate only at these token modalities' prompt positions (text, special, "
+                   "image, video, audio; default: every position, generated tokens included)")
+      ->delimiter(',');
   eval->add_option("--value", eo->value, "zero, min or mean")->default_val(eo->value);
   eval->add_option("--random-seeds", eo->random_seeds, "Random selections of the same size")
       ->default_val(eo->random_seeds);

@@ -27,6 +27,9 @@ struct SelectionEvalOptions {
   std::vector<std::string> modalities;
   /// Ablate every neuron except the chosen ones.
   bool complementary = false;
+  /// Ablate only at the prompt positions of these token modalities ("text", "special",
+  /// "image", "video", "audio"); empty: every position, generated tokens included.
+  std::vector<std::string> positions;
   /// "zero", "min" or "mean" (means measured on the train split of the tasks).
   std::string value = "zero";
   /// Random controls of the same size (0: none).

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -186,6 +187,9 @@ struct DeactivateOptions {
   std::vector<std::string> modalities;
   /// Per-neuron means [layers, neurons] for value "mean".
   torch::Tensor means;
+  /// When set, only these positions [B, L] (bool) of a prompt's prefill are deactivated (see
+  /// nn::AblationOptions::positions); generated tokens are left alone.
+  std::shared_ptr<torch::Tensor> positions;
 };
 
 /// Attaches hooks that overwrite the selected neurons at every position of every forward pass

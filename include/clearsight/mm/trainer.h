@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -100,6 +101,9 @@ struct EvalOptions {
   bool blank_media = false;
   /// Show a progress bar.
   bool progress = false;
+  /// Called with each batch's prompt ids just before they are generated from (e.g. to set the
+  /// positions an ablation applies to; generate() left-pads them to the longest).
+  std::function<void(const std::vector<std::vector<std::int64_t>>& prompts)> before_generate;
 };
 
 /// Generates answers for the first options.samples samples of a split and scores them.
