@@ -1,0 +1,88 @@
+"""Models from Python: hooks, caches, generation and errors."""
+
+import pytest
+import torch
+
+import clearsight as cs
+
+
+def test_version_and_tasks():
+    assert cs.__version__.count(".") == 2
+    assert "scene_vqa" in cs.task_names()
+
+
+def test_run_with_cache_filters_and_matches_forward(vl):
+    prompt = "What is 2 + 3?"
+    logits, cache = vl.run_with_cache(prompt, names=lambda n: n.endswith("mlp.hook_post"))
+    layers = vl.config["num_hidden_layers"]
+    assert sorted(cache) == sorted(f"blocks.{i}.mlp.hook_post" for i in range(layers))
+    post = cache["blocks.0.mlp.hook_post"]
+    assert isinstance(post, torch.Tensor)
+    assert post.shape[-1] == vl.config["intermediate_size"]
+    assert torch.equal(logits, vl.forward(prompt))
+    _, one = vl.run_with_cache(prompt, names="blocks.1.hook_resid_post")
+    assert list(one) == ["blocks.1.hook_resid_post"]
+    assert "blocks.0.mlp.hook_post" in vl.hook_names()
+
+
+def test_replace_hook_changes_logits_and_observe_hook_does_not(vl):
+    sample = cs.task_sample("scene_vqa", "test", 0)
+    assert sample["image"].dtype == torch.uint8
+    clean = vl.forward(sample)
+    seen = []
+
+    def observe(x, name):
+        seen.append((name, tuple(x.shape)))
+
+    def zero(x, name):
+        return torch.zeros_like(x)
+
+    assert torch.equal(vl.run_with_hooks(sample, [("blocks.0.hook_resid_post", observe)]), clean)
+    assert seen and seen[0][0] == "blocks.0.hook_resid_post"
+    patched = vl.run_with_hooks(sample, [("blocks.0.mlp.hook_post", zero)])
+    assert patched.shape == clean.shape
+    assert not torch.allclose(patched, clean)
+
+
+def test_tensors_are_shared_without_copies(vl):
+    params = vl.parameters()
+    name = next(n for n in params if n.endswith("embed.weight") or "embed" in n)
+    a = params[name]
+    b = vl.parameters()[name]
+    assert a.data_ptr() == b.data_ptr()
+
+
+def test_batch_rows_equal_single_prompts(vl):
+    prompts = ["What is 2 + 3?", "Name a colour."]
+    batch = vl.forward(prompts)
+    for i, p in enumerate(prompts):
+        one = vl.forward(p)
+        n = one.shape[1]
+        assert torch.allclose(batch[i, :n], one[0], atol=1e-4)
+
+
+def test_generate_and_evaluate(vl):
+    out = vl.generate(["What is 2 + 3?", cs.task_sample("scene_vqa")], max_new_tokens=4)
+    assert len(out) == 2 and all(isinstance(t, str) for t in out)
+    r = vl.evaluate("text_choice", samples=8)
+    assert r["samples"] == 8 and 0.0 <= r["score"] <= 1.0
+    assert len(r["predictions"]) == 8
+
+
+def test_audio_sample_roundtrip(audio):
+    s = cs.task_sample("speech", "test", 1)
+    assert s["audio"].dtype == torch.float32 and s["audio"].dim() == 1
+    tokens = audio.tokens(s)
+    assert any("audio" in t for t in tokens)
+
+
+def test_errors_are_typed_with_the_same_messages(vl):
+    with pytest.raises(cs.IoError, match="cs-tiny-vx"):
+        cs.load_model("cs-tiny-vx")
+    with pytest.raises(cs.UnknownNameError):
+        cs.task_sample("no_such_task")
+    with pytest.raises(cs.ShapeError, match="returned shape"):
+        vl.run_with_hooks("hi", [("blocks.0.mlp.hook_post", lambda x, n: x[..., :3])])
+    with pytest.raises(cs.ConfigError):
+        vl.forward(42)
+    assert issubclass(cs.ShapeError, cs.Error)
