@@ -22,6 +22,7 @@ from ._clearsight import (  # noqa: F401
     UnknownNameError,
     __version__,
     load_model,
+    explain,
     miner,
     task_names,
     task_sample,
@@ -38,6 +39,6 @@ envs.register_gymnasium()
 
 __all__ = [
     "ConfigError", "Error", "FormatError", "IoError", "Model", "NumericError",
-    "ShapeError", "UnknownNameError", "demos", "envs", "imitate", "load_model", "load_policy",
+    "ShapeError", "UnknownNameError", "demos", "envs", "explain", "imitate", "load_model", "load_policy",
     "miner", "task_names", "task_sample", "train", "train_bc", "train_rl",
 ]

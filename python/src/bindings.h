@@ -11,6 +11,8 @@ namespace clearsight::python {
 void bind_models(pybind11::module_& m);
 /// MINER's stages: score, merge, select, deactivate, evaluate.
 void bind_miner(pybind11::module_& m);
+/// The explain toolbox's methods (attribution, patching, logit lens).
+void bind_explain(pybind11::module_& m);
 /// Environments with Gymnasium's reset/step/render conventions.
 void bind_envs(pybind11::module_& m);
 /// Demonstration files, policies and the training entry points.

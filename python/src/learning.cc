@@ -46,6 +46,16 @@ py::dict demos_to_dict(const il::DemoDataset& d) {
   return out;
 }
 
+// The outcome of a training entry point as a dict.
+py::dict outcome(std::int64_t steps, bool finished, double last, double best) {
+  py::dict d;
+  d["steps"] = steps;
+  d["finished"] = finished;
+  d["last_eval_return"] = last;
+  d["best_eval_return"] = best;
+  return d;
+}
+
 config::Json parse_config(const std::string& text) {
   try {
     return config::Json::parse(text);
@@ -136,12 +146,7 @@ void bind_learning(py::module_& root) {
           py::gil_scoped_release release;
           r = rl::train_rl(cfg, run_dir);
         }
-        py::dict d;
-        d["steps"] = r.steps;
-        d["finished"] = r.finished;
-        d["last_eval_return"] = r.last_eval_return;
-        d["best_eval_return"] = r.best_eval_return;
-        return d;
+        return outcome(r.steps, r.finished, r.last_eval_return, r.best_eval_return);
       },
       py::arg("settings"), py::arg("run_dir"));
   m.def(
@@ -154,12 +159,7 @@ void bind_learning(py::module_& root) {
           py::gil_scoped_release release;
           r = il::imitate(cfg, run_dir);
         }
-        py::dict d;
-        d["steps"] = r.steps;
-        d["finished"] = r.finished;
-        d["last_eval_return"] = r.last_eval_return;
-        d["best_eval_return"] = r.best_eval_return;
-        return d;
+        return outcome(r.steps, r.finished, r.last_eval_return, r.best_eval_return);
       },
       py::arg("settings"), py::arg("run_dir"));
   m.def(
@@ -173,11 +173,7 @@ void bind_learning(py::module_& root) {
           py::gil_scoped_release release;
           r = il::train_bc(data, cfg, run_dir);
         }
-        py::dict d;
-        d["steps"] = r.steps;
-        d["finished"] = true;
-        d["last_eval_return"] = r.final_eval_return;
-        d["best_eval_return"] = r.best_eval_return;
+        auto d = outcome(r.steps, true, r.final_eval_return, r.best_eval_return);
         d["final_validation_nll"] = r.final_validation_nll;
         d["final_validation_mse"] = r.final_validation_mse;
         return d;

@@ -13,10 +13,14 @@
 
 #include "bindings.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/run_dir.h"
 #include "clearsight/interp/examples.h"
 #include "clearsight/miner/evaluate.h"
 #include "clearsight/miner/miner.h"
+#include "clearsight/miner/neurons.h"
 #include "clearsight/miner/pipeline.h"
+#include "clearsight/miner/report.h"
+#include "clearsight/miner/run.h"
 #include "clearsight/miner/selection_io.h"
 #include "clearsight/mm/tasks.h"
 #include "models.h"
@@ -187,6 +191,57 @@ void bind_miner(py::module_& root) {
       py::arg("model"), py::arg("selection"), py::arg("value") = "zero",
       py::arg("complementary") = false, py::arg("modalities") = std::vector<std::string>{},
       "A Deactivation: `with miner.deactivate(model, sel): model.generate(...)`");
+
+  m.def(
+      "run",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         std::int64_t score_samples, std::int64_t eval_samples, int random_seeds, double ratio,
+         bool faithful, const std::string& split, bool complementary, std::uint64_t seed,
+         bool report) {
+        miner::StudyOptions o;
+        o.model = model->name;
+        o.score_samples = score_samples;
+        o.eval_samples = eval_samples;
+        o.random_seeds = random_seeds;
+        o.ratio = ratio;
+        o.faithful = faithful;
+        o.split = split;
+        o.complementary = complementary;
+        o.seed = seed;
+        o.progress = false;
+        miner::check_study_options(o);
+        nlohmann::json summary;
+        {
+          py::gil_scoped_release release;
+          const auto run = RunDir::at(out);
+          summary = miner::run_study(*model->model, model->tokenizer, o, run);
+          if (report) miner::write_report(out);
+        }
+        summary["run_dir"] = out.string();
+        if (report) summary["report"] = (out / "report" / "report.html").string();
+        return to_python(summary);
+      },
+      py::arg("model"), py::arg("out"), py::arg("score_samples") = 100,
+      py::arg("eval_samples") = 100, py::arg("random_seeds") = 3, py::arg("ratio") = 0.02,
+      py::arg("faithful") = false, py::arg("split") = "default", py::arg("complementary") = false,
+      py::arg("seed") = 0, py::arg("report") = true,
+      "miner run: the whole study into the folder out (resumable); its summary dict");
+
+  m.def(
+      "neurons",
+      [](const std::filesystem::path& run_or_file) {
+        return to_python(miner::run_neurons(run_or_file));
+      },
+      py::arg("run_or_file"),
+      "miner neurons: a run's (or selection file's) neurons with modalities and scores");
+
+  m.def(
+      "report",
+      [](const std::filesystem::path& run_dir) {
+        const auto md = miner::write_report(run_dir);
+        return (md.parent_path() / "report.html").string();
+      },
+      py::arg("run_dir"), "miner report: writes report.html and report.md; the HTML's path");
 
   m.def(
       "evaluate",

@@ -22,6 +22,7 @@ PYBIND11_MODULE(_clearsight, m) {
   py::register_exception<clearsight::RuntimeError>(m, "RuntimeError", base.ptr());
   clearsight::python::bind_models(m);
   clearsight::python::bind_miner(m);
+  clearsight::python::bind_explain(m);
   clearsight::python::bind_envs(m);
   clearsight::python::bind_learning(m);
 }

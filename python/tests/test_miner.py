@@ -54,3 +54,16 @@ def test_bad_names_raise(vl):
         miner.score(vl, "scene_vqa", split="tset", samples=2)
     with pytest.raises(cs.ConfigError):
         miner.score(vl, "scene_vqa", samples=2, shard="5/2")
+
+
+def test_run_neurons_and_report(vl, tmp_path):
+    import os
+
+    out = tmp_path / "run"
+    summary = miner.run(vl, out, score_samples=3, eval_samples=3, random_seeds=1)
+    assert "scene_vqa" in summary["benchmarks"]
+    assert os.path.exists(summary["report"])
+    listing = miner.neurons(out)
+    assert listing["distinct"] == summary["neurons_selected"]
+    assert listing["neurons"][0]["name"].startswith("blocks.")
+    assert miner.report(out).endswith("report.html")

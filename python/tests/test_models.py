@@ -86,3 +86,17 @@ def test_errors_are_typed_with_the_same_messages(vl):
     with pytest.raises(cs.ConfigError):
         vl.forward(42)
     assert issubclass(cs.ShapeError, cs.Error)
+
+
+def test_explain_methods_write_run_folders(vl, tmp_path):
+    import os
+
+    ig = cs.explain.attribution(vl, tmp_path / "ig", count=1, steps=8)
+    assert os.path.exists(tmp_path / "ig" / "result.json")
+    assert ig["method"] in ("ig", "attribution")
+    patch = cs.explain.patch(vl, tmp_path / "patch", count=2, components=["resid_pre"])
+    assert len(patch["grid"]) == vl.config["num_hidden_layers"]
+    lens = cs.explain.logit_lens(vl, tmp_path / "lens")
+    assert len(lens["mean_kl"]) >= vl.config["num_hidden_layers"]
+    with pytest.raises(cs.UnknownNameError):
+        cs.explain.patch(vl, tmp_path / "bad", corrupt="no-such-corruption")

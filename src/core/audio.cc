@@ -1,6 +1,7 @@
 #include "clearsight/core/audio.h"
 
 #include <sndfile.h>
+#include <soxr.h>
 
 #include <unistd.h>
 #include <algorithm>
@@ -73,29 +74,18 @@ void write_wav(const std::filesystem::path& path, const std::vector<float>& samp
 std::vector<float> resample(const std::vector<float>& samples, int from_rate, int to_rate) {
   CS_CHECK_AS(ConfigError, from_rate > 0 && to_rate > 0, "resample: rates must be positive");
   if (from_rate == to_rate || samples.empty()) return samples;
+  // libsoxr's high-quality preset: linear phase, passband to 91% of the lower Nyquist frequency.
   const double ratio = static_cast<double>(to_rate) / from_rate;
-  const double cutoff = std::min(1.0, ratio);  // Relative to the input Nyquist frequency.
-  constexpr int kHalfWidth = 16;               // Taps on each side, in input samples / cutoff.
-  const double support = kHalfWidth / cutoff;
-  const auto n_out = static_cast<std::size_t>(std::floor(samples.size() * ratio));
-  std::vector<float> out(n_out);
-  const auto n_in = static_cast<std::int64_t>(samples.size());
-  for (std::size_t j = 0; j < n_out; ++j) {
-    const double center = j / ratio;
-    const auto lo =
-        std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil(center - support)));
-    const auto hi = std::min<std::int64_t>(n_in - 1, static_cast<std::int64_t>(center + support));
-    double acc = 0, weight_sum = 0;
-    for (std::int64_t i = lo; i <= hi; ++i) {
-      const double x = (i - center) * cutoff;
-      const double sinc = x == 0 ? 1.0 : std::sin(M_PI * x) / (M_PI * x);
-      const double window = 0.5 + 0.5 * std::cos(M_PI * (i - center) / support);
-      const double w = sinc * window;
-      acc += w * samples[i];
-      weight_sum += w;
-    }
-    out[j] = static_cast<float>(weight_sum != 0 ? acc / weight_sum : 0.0);
-  }
+  std::vector<float> out(static_cast<std::size_t>(std::floor(samples.size() * ratio)));
+  std::size_t used = 0, written = 0;
+  const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  const soxr_error_t error =
+      soxr_oneshot(from_rate, to_rate, 1, samples.data(), samples.size(), &used, out.data(),
+                   out.size(), &written, &io, &quality, nullptr);
+  CS_CHECK_AS(RuntimeError, error == nullptr, "resampling ", from_rate, " Hz to ", to_rate,
+              " Hz failed (libsoxr: ", error ? error : "", ")");
+  out.resize(written);
   return out;
 }
 

@@ -3,8 +3,13 @@
 #include <gif_lib.h>
 #include <png.h>
 
+#include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
@@ -83,8 +88,31 @@ void write_gif(const std::filesystem::path& path,
     EGifCloseFile(gif, &close_error);
     CS_THROW(IoError, "GIF encoder: ", what, ": ", GifErrorString(gif->Error));
   };
+  // One palette for the whole animation, quantised from up to 16 frames spread over it, written
+  // once as the global colour map (frames carry no local maps: smaller files, no flicker).
+  const std::size_t sample_count = std::min<std::size_t>(16, frames.size());
+  std::vector<GifByteType> r(pixels * sample_count), g(r.size()), b(r.size()), indices(r.size());
+  for (std::size_t k = 0; k < sample_count; ++k) {
+    const auto& frame = frames[k * frames.size() / sample_count];
+    for (std::size_t i = 0; i < pixels; ++i) {
+      r[k * pixels + i] = frame[3 * i];
+      g[k * pixels + i] = frame[3 * i + 1];
+      b[k * pixels + i] = frame[3 * i + 2];
+    }
+  }
+  std::vector<GifColorType> palette(256);
+  int colours = 256;
+  if (GifQuantizeBuffer(width, height * static_cast<int>(sample_count), &colours, r.data(),
+                        g.data(), b.data(), indices.data(), palette.data()) == GIF_ERROR) {
+    int close_error = 0;
+    EGifCloseFile(gif, &close_error);
+    CS_THROW(IoError, "GIF encoder: quantize");
+  }
+  ColorMapObject* global_map = GifMakeMapObject(256, palette.data());
   EGifSetGifVersion(gif, true);
-  if (EGifPutScreenDesc(gif, width, height, 8, 0, nullptr) == GIF_ERROR) fail("screen");
+  const bool screen = EGifPutScreenDesc(gif, width, height, 8, 0, global_map) != GIF_ERROR;
+  GifFreeMapObject(global_map);
+  if (!screen) fail("screen");
   // NETSCAPE2.0 application extension: loop forever.
   const GifByteType loop_app[] = {'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0'};
   const GifByteType loop_data[] = {1, 0, 0};
@@ -94,33 +122,58 @@ void write_gif(const std::filesystem::path& path,
       EGifPutExtensionTrailer(gif) == GIF_ERROR) {
     fail("loop extension");
   }
-  std::vector<GifByteType> r(pixels), g(pixels), b(pixels), indices(pixels);
-  std::vector<GifColorType> palette(256);
-  for (const auto& frame : frames) {
+  // Browsers play delays under 2 centiseconds as 10: frames closer than 20 ms are dropped, and
+  // each kept frame lasts until the next one's time, rounded on the running clock so the
+  // animation keeps real time (Hopper's 8 ms steps become 2-3 cs frames, 2.4 cs on average).
+  const int step_ms = std::max(1, delay_ms);
+  std::vector<std::size_t> kept;
+  for (std::size_t i = 0, next_ms = 0; i < frames.size(); ++i) {
+    if (i * step_ms >= next_ms) {
+      kept.push_back(i);
+      next_ms = i * step_ms + 20;
+    }
+  }
+  const auto clock_cs = [&](std::size_t i) {
+    return static_cast<int>(std::lround(static_cast<double>(i * step_ms) / 10.0));
+  };
+  // Nearest palette entry per colour, filled on first use over a 15-bit RGB grid.
+  std::vector<std::int16_t> lookup(1 << 15, -1);
+  const auto nearest = [&](std::uint8_t cr, std::uint8_t cg, std::uint8_t cb) {
+    const int key = ((cr >> 3) << 10) | ((cg >> 3) << 5) | (cb >> 3);
+    if (lookup[key] >= 0) return static_cast<GifByteType>(lookup[key]);
+    int best = 0;
+    int best_d = 1 << 30;
+    for (int c = 0; c < colours; ++c) {
+      const int dr = palette[c].Red - cr, dg = palette[c].Green - cg, db = palette[c].Blue - cb;
+      const int d = dr * dr + dg * dg + db * db;
+      if (d < best_d) {
+        best_d = d;
+        best = c;
+      }
+    }
+    lookup[key] = static_cast<std::int16_t>(best);
+    return static_cast<GifByteType>(best);
+  };
+  std::vector<GifByteType> line(pixels);
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    const auto& frame = frames[kept[k]];
     for (std::size_t i = 0; i < pixels; ++i) {
-      r[i] = frame[3 * i];
-      g[i] = frame[3 * i + 1];
-      b[i] = frame[3 * i + 2];
+      line[i] = nearest(frame[3 * i], frame[3 * i + 1], frame[3 * i + 2]);
     }
-    int colours = 256;
-    if (GifQuantizeBuffer(width, height, &colours, r.data(), g.data(), b.data(), indices.data(),
-                          palette.data()) == GIF_ERROR) {
-      fail("quantize");
-    }
-    ColorMapObject* map = GifMakeMapObject(256, palette.data());
     GraphicsControlBlock gcb{};
-    gcb.DelayTime = std::max(1, delay_ms / 10);
+    const int until = k + 1 < kept.size()
+                          ? clock_cs(kept[k + 1])
+                          : clock_cs(kept[k]) + std::max<int>(2, std::lround(step_ms / 10.0));
+    gcb.DelayTime = std::max(2, until - clock_cs(kept[k]));
     gcb.TransparentColor = NO_TRANSPARENT_COLOR;
     GifByteType ext[4];
     const std::size_t ext_len = EGifGCBToExtension(&gcb, ext);
     const bool ok = EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(ext_len), ext) !=
                         GIF_ERROR &&
-                    EGifPutImageDesc(gif, 0, 0, width, height, false, map) != GIF_ERROR;
-    GifFreeMapObject(map);
+                    EGifPutImageDesc(gif, 0, 0, width, height, false, nullptr) != GIF_ERROR;
     if (!ok) fail("frame header");
     for (int y = 0; y < height; ++y) {
-      if (EGifPutLine(gif, indices.data() + static_cast<std::size_t>(y) * width, width) ==
-          GIF_ERROR) {
+      if (EGifPutLine(gif, line.data() + static_cast<std::size_t>(y) * width, width) == GIF_ERROR) {
         fail("frame data");
       }
     }
@@ -128,6 +181,48 @@ void write_gif(const std::filesystem::path& path,
   CS_CHECK_AS(IoError, EGifCloseFile(gif, &error) != GIF_ERROR,
               "GIF encoder: ", GifErrorString(error));
   atomic_write(path, sink.bytes);
+}
+
+RgbImage read_image(const std::filesystem::path& path) {
+  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path), "cannot read image '", path.string(),
+              "': no such file");
+  int width = 0, height = 0, channels = 0;
+  // Plausibility before decoding: a header may claim sizes no real input has.
+  CS_CHECK_AS(FormatError, stbi_info(path.c_str(), &width, &height, &channels) == 1, "'",
+              path.string(), "' is not a readable image (PNG, JPEG, BMP, GIF, TGA or PNM expected): ",
+              stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+  constexpr std::int64_t kMaxPixels = std::int64_t{1} << 26;  // 64 megapixels
+  CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(width) * height <= kMaxPixels, "'",
+              path.string(), "' declares ", width, "x", height, " pixels, more than the ",
+              kMaxPixels, " an input image may have");
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(
+      stbi_load(path.c_str(), &width, &height, &channels, 3), stbi_image_free);
+  CS_CHECK_AS(FormatError, data != nullptr, "'", path.string(),
+              "' is not a readable image (PNG, JPEG, BMP, GIF, TGA or PNM expected): ",
+              stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+  RgbImage out;
+  out.width = width;
+  out.height = height;
+  out.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(width) * height * 3);
+  return out;
+}
+
+RgbImage resize_image(const RgbImage& image, int width, int height) {
+  CS_CHECK_AS(ShapeError, width > 0 && height > 0 && image.width > 0 && image.height > 0,
+              "resize_image: ", image.width, "x", image.height, " to ", width, "x", height);
+  CS_CHECK_AS(ShapeError,
+              image.pixels.size() == static_cast<std::size_t>(image.width) * image.height * 3,
+              "resize_image: ", image.pixels.size(), " bytes for ", image.width, "x", image.height);
+  if (width == image.width && height == image.height) return image;
+  RgbImage out;
+  out.width = width;
+  out.height = height;
+  out.pixels.resize(static_cast<std::size_t>(width) * height * 3);
+  CS_CHECK_AS(RuntimeError,
+              stbir_resize_uint8(image.pixels.data(), image.width, image.height, 0,
+                                 out.pixels.data(), width, height, 0, 3) == 1,
+              "stb_image_resize failed on a ", image.width, "x", image.height, " image");
+  return out;
 }
 
 RgbImage tile_frames(const std::vector<std::vector<std::uint8_t>>& frames, int width, int height,

@@ -103,7 +103,18 @@ void draw(const std::string& head, const std::string& body, const std::filesyste
 
 // `set xtics (...)` / `set ytics (...)` naming every step-th index (labels or the indices).
 std::string tics(const char* axis, const std::vector<std::string>& labels, int count, bool rotate) {
-  const int step = std::max(1, (count + 39) / 40);
+  int step = std::max(1, (count + 39) / 40);
+  if (labels.empty()) {
+    // Indices: about 16 ticks at a round step (1, 2, 5, 10, 20, 50, ...), never rotated.
+    rotate = false;
+    step = 1;
+    for (int scale = 1; count / step > 16; scale *= 10) {
+      for (int m : {1, 2, 5}) {
+        step = m * scale;
+        if (count / step <= 16) break;
+      }
+    }
+  }
   std::ostringstream out;
   out << "set " << axis << "tics (";
   for (int i = 0; i < count; i += step) {
@@ -129,13 +140,110 @@ void render_svg(const LinePlot& plot, const std::filesystem::path& path, int wid
     for (const auto& [x, y] : plot.series[i].points) script << x << " " << y << "\n";
     script << "EOD\n";
   }
-  script << "plot ";
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
-    if (i > 0) script << ", ";
-    script << "$d" << i << " using 1:2 with linespoints lw 2 title " << quoted(plot.series[i].name);
+    const auto& band = plot.series[i].band;
+    if (band.empty()) continue;
+    CS_CHECK_AS(ConfigError, band.size() == plot.series[i].points.size(), "plot '", plot.title,
+                "': series '", plot.series[i].name, "' has ", band.size(), " band values for ",
+                plot.series[i].points.size(), " points");
+    script << "$b" << i << " << EOD\n";
+    for (std::size_t k = 0; k < band.size(); ++k) {
+      script << plot.series[i].points[k].first << " " << band[k].first << " " << band[k].second
+             << "\n";
+    }
+    script << "EOD\n";
+  }
+  script << "set style fill transparent solid 0.2 noborder\nplot ";
+  bool first = true;
+  const auto color_of = [&](std::size_t i) {
+    const auto& c = plot.series[i].color;
+    return c.empty() ? series_color(i) : c;
+  };
+  for (std::size_t i = 0; i < plot.series.size(); ++i) {
+    if (plot.series[i].band.empty()) continue;
+    script << (first ? "" : ", ") << "$b" << i << " using 1:2:3 with filledcurves lc rgb "
+           << quoted(color_of(i)) << " notitle";
+    first = false;
+  }
+  for (std::size_t i = 0; i < plot.series.size(); ++i) {
+    const auto& series = plot.series[i];
+    script << (first ? "" : ", ") << "$d" << i << " using 1:2 with "
+           << (series.no_points ? "lines" : "linespoints") << " lw 2 lc rgb " << quoted(color_of(i))
+           << (series.dashed ? " dt 2" : " dt 1") << " title " << quoted(series.name);
+    first = false;
   }
   draw(preamble(plot.title, plot.xlabel, plot.ylabel, width, height), script.str(), path,
        plot.title);
+}
+
+// Whether bar categories need slanted labels (many, or too long to sit side by side).
+static bool rotate_categories(const std::vector<std::string>& categories) {
+  std::size_t longest = 0;
+  for (const auto& c : categories) longest = std::max(longest, c.size());
+  return categories.size() > 6 || longest * categories.size() > 40;
+}
+
+std::string series_color(std::size_t i) {
+  static const char* kColors[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a",
+                                  "#66a61e", "#e6ab02", "#a6761d", "#666666"};
+  return kColors[i % (sizeof(kColors) / sizeof(kColors[0]))];
+}
+
+void render_bars_svg(const BarPlot& plot, const std::filesystem::path& path, int width,
+                     int height) {
+  CS_CHECK_AS(ConfigError, !plot.categories.empty() && !plot.groups.empty(), "bar plot '",
+              plot.title, "' needs at least one category and one group");
+  CS_CHECK_AS(ConfigError, plot.values.size() == plot.groups.size(), "bar plot '", plot.title,
+              "' has ", plot.values.size(), " value rows for ", plot.groups.size(), " groups");
+  CS_CHECK_AS(ConfigError, plot.errors.empty() || plot.errors.size() == plot.groups.size(),
+              "bar plot '", plot.title, "' has ", plot.errors.size(), " error rows for ",
+              plot.groups.size(), " groups");
+  for (std::size_t g = 0; g < plot.groups.size(); ++g) {
+    CS_CHECK_AS(ConfigError, plot.values[g].size() == plot.categories.size(), "bar plot '",
+                plot.title, "': group '", plot.groups[g], "' has ", plot.values[g].size(),
+                " values for ", plot.categories.size(), " categories");
+    CS_CHECK_AS(ConfigError, plot.errors.empty() || plot.errors[g].size() == plot.categories.size(),
+                "bar plot '", plot.title, "': group '", plot.groups[g], "' has ",
+                plot.errors.empty() ? 0 : plot.errors[g].size(), " errors for ",
+                plot.categories.size(), " categories");
+    for (std::size_t c = 0; c < plot.categories.size(); ++c) {
+      const double e = plot.errors.empty() ? 0.0 : plot.errors[g][c];
+      CS_CHECK_AS(NumericError, std::isfinite(plot.values[g][c]) && std::isfinite(e), "bar plot '",
+                  plot.title, "' has a non-finite value in group '", plot.groups[g], "'");
+    }
+  }
+  std::ostringstream script;
+  script << std::setprecision(10);
+  script << "set key outside right top noenhanced\nset grid ytics\n"
+         << "set style data histograms\nset style histogram errorbars gap 1.5 lw 1\n"
+         << "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset xtics noenhanced\n"
+         << "set offsets 0, 0, graph 0.05, 0\n"
+         << (rotate_categories(plot.categories) ? "set xtics rotate by -25 left\n" : "");
+  bool non_negative = true;
+  for (std::size_t g = 0; g < plot.groups.size(); ++g) {
+    for (std::size_t c = 0; c < plot.categories.size(); ++c) {
+      const double e = plot.errors.empty() ? 0.0 : plot.errors[g][c];
+      non_negative = non_negative && plot.values[g][c] - e >= 0.0;
+    }
+  }
+  // Bars start at zero when nothing is negative: a cut axis exaggerates small differences.
+  if (non_negative) script << "set yrange [0:*]\n";
+  script << "$d << EOD\n";
+  for (std::size_t c = 0; c < plot.categories.size(); ++c) {
+    script << quoted(plot.categories[c]);
+    for (std::size_t g = 0; g < plot.groups.size(); ++g) {
+      script << " " << plot.values[g][c] << " " << (plot.errors.empty() ? 0.0 : plot.errors[g][c]);
+    }
+    script << "\n";
+  }
+  script << "EOD\nplot ";
+  for (std::size_t g = 0; g < plot.groups.size(); ++g) {
+    const std::string color = g < plot.colors.size() ? plot.colors[g] : series_color(g);
+    script << (g ? ", " : "") << "$d using " << 2 + 2 * g << ":" << 3 + 2 * g
+           << (g == 0 ? ":xtic(1)" : "") << " lc rgb " << quoted(color) << " title "
+           << quoted(plot.groups[g]);
+  }
+  draw(preamble(plot.title, "", plot.ylabel, width, height), script.str(), path, plot.title);
 }
 
 void render_heatmap_svg(const HeatmapPlot& plot, const std::filesystem::path& path, int width,
@@ -191,7 +299,7 @@ void render_heatmap_svg(const HeatmapPlot& plot, const std::filesystem::path& pa
       }
       script << "\n";
     }
-    script << "EOD\nplot $m matrix with image notitle\n";
+    script << "EOD\nplot $m matrix with image pixels notitle\n";
   } else {
     for (int r = 0; r < plot.rows; ++r) {
       for (int c = 0; c < plot.cols; ++c) {

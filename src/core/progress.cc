@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "clearsight/core/log.h"
 #include "clearsight/core/strings.h"
 
 namespace clearsight {
@@ -27,6 +28,13 @@ void ProgressBar::advance(std::int64_t n) { set(done_ + n); }
 
 void ProgressBar::set(std::int64_t done) {
   done_ = done;
+  if (!warmed_ && done_ > 0) {
+    // The first unit carries the warm-up (loading, first allocations): the ETA's rate is
+    // measured from here on.
+    warmed_ = true;
+    warm_done_ = done_;
+    warm_time_ = std::chrono::steady_clock::now();
+  }
   if (!active_ || finished_) return;
   const auto now = std::chrono::steady_clock::now();
   if (std::chrono::duration<double>(now - last_draw_).count() >= options_.min_interval_s)
@@ -38,7 +46,15 @@ void ProgressBar::set_postfix(std::string postfix) { postfix_ = std::move(postfi
 void ProgressBar::finish() {
   if (finished_) return;
   finished_ = true;
-  if (active_) draw(true);
+  if (active_) {
+    draw(true);
+  } else if (!options_.disable && done_ > 0) {
+    // Off a terminal (logs, CI): one line per finished stage instead of a bar.
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    log::info("{}: {} {} in {}{}", label_.empty() ? "done" : label_, done_, options_.unit,
+              human_duration(elapsed), postfix_.empty() ? "" : "  " + postfix_);
+  }
 }
 
 double ProgressBar::rate() const {
@@ -48,8 +64,11 @@ double ProgressBar::rate() const {
 }
 
 double ProgressBar::eta_seconds() const {
-  const double r = rate();
-  if (total_ <= 0 || r <= 0) return -1.0;
+  if (total_ <= 0 || !warmed_ || done_ <= warm_done_) return -1.0;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - warm_time_).count();
+  if (elapsed <= 0) return -1.0;
+  const double r = static_cast<double>(done_ - warm_done_) / elapsed;
   return static_cast<double>(std::max<std::int64_t>(total_ - done_, 0)) / r;
 }
 

@@ -1,4 +1,4 @@
-#include "clearsight/interp/report.h"
+#include "clearsight/core/report.h"
 
 #include <algorithm>
 #include <cctype>
@@ -15,7 +15,7 @@
 #include "clearsight/core/image.h"
 #include "clearsight/core/safetensors.h"
 
-namespace clearsight::interp {
+namespace clearsight {
 namespace fs = std::filesystem;
 namespace {
 
@@ -253,6 +253,21 @@ std::string skipped_note(const std::string& what, const std::string& file,
   return text + "*";
 }
 
+// A figure rendered by gnuplot into the report's folder and shown with its caption (a note in its
+// place when gnuplot is missing).
+void add_figure(Report& report, const std::string& file, const std::string& caption,
+                const std::function<void(const fs::path&)>& render) {
+  check_relative(file);
+  if (!gnuplot_available()) {
+    report.paragraph(skipped_note("figure", file, caption));
+    return;
+  }
+  const fs::path target = report.dir() / file;
+  fs::create_directories(target.parent_path());
+  render(target);
+  report.picture(file, caption);
+}
+
 constexpr std::string_view kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:64rem;
 margin:2rem auto;padding:0 1rem;color:#1f2328;line-height:1.5;background:#fff}
@@ -309,15 +324,12 @@ void Report::table(const std::vector<std::string>& header,
 }
 
 void Report::line_plot(const LinePlot& plot, const std::string& file, const std::string& caption) {
-  check_relative(file);
-  if (!gnuplot_available()) {
-    paragraph(skipped_note("figure", file, caption));
-    return;
-  }
-  const fs::path target = dir_ / file;
-  fs::create_directories(target.parent_path());
-  render_svg(plot, target);
-  picture(file, caption);
+  add_figure(*this, file, caption, [&](const fs::path& target) { render_svg(plot, target); });
+}
+
+void Report::bar_plot(const BarPlot& plot, const std::string& file, const std::string& caption) {
+  add_figure(*this, file, caption,
+             [&](const fs::path& target) { render_bars_svg(plot, target); });
 }
 
 void Report::heatmap(const torch::Tensor& values, const std::vector<std::string>& row_labels,
@@ -620,4 +632,4 @@ std::string format_number(double x, int digits) {
   return buffer;
 }
 
-}  // namespace clearsight::interp
+}  // namespace clearsight

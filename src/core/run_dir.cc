@@ -4,8 +4,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -140,12 +142,33 @@ nlohmann::json RunDir::read_config() const {
   }
 }
 
-void RunDir::log_metrics(const nlohmann::json& record) const {
-  CS_CHECK_AS(ConfigError, record.is_object(), "a metrics record must be a JSON object");
-  const fs::path path = path_ / "metrics.jsonl";
-  // One write() of a complete line per record: a killed run leaves at most one torn last line,
-  // which read_metrics skips.
-  const std::string line = record.dump() + "\n";
+namespace {
+
+// A CSV cell: numbers exact (%.17g), strings quoted when they hold a comma, quote or line break.
+std::string csv_cell(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  if (v.is_number_float()) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", v.get<double>());
+    return buffer;
+  }
+  std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string csv_row(const std::vector<std::string>& columns, const nlohmann::json& record) {
+  std::string line;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i) line += ',';
+    if (record.contains(columns[i])) line += csv_cell(record[columns[i]]);
+  }
+  return line + "\n";
+}
+
+void append_line(const fs::path& path, const std::string& line) {
   std::FILE* out = std::fopen(path.c_str(), "ab");
   CS_CHECK_AS(IoError, out != nullptr, "cannot append to '", path.string(),
               "': ", std::strerror(errno));
@@ -153,6 +176,61 @@ void RunDir::log_metrics(const nlohmann::json& record) const {
   const bool closed = std::fclose(out) == 0;
   CS_CHECK_AS(IoError, ok && closed, "cannot append to '", path.string(),
               "': ", std::strerror(errno));
+}
+
+// Appends record to an SB3-style CSV (a header row, then one row per record). A record with a
+// key the header lacks rewrites the file with the wider header (earlier rows get empty cells),
+// as SB3's CSV writer does.
+void append_csv(const fs::path& path, const nlohmann::json& record) {
+  std::vector<std::string> columns;
+  {
+    std::ifstream in(path);
+    std::string header;
+    if (in && std::getline(in, header) && !header.empty()) columns = split(header, ',');
+  }
+  std::vector<std::string> added;
+  for (const auto& [key, value] : record.items()) {
+    if (std::find(columns.begin(), columns.end(), key) == columns.end()) added.push_back(key);
+  }
+  if (added.empty() && !columns.empty()) {
+    append_line(path, csv_row(columns, record));
+    return;
+  }
+  const auto old_columns = columns;
+  std::error_code ec;
+  const std::string text = fs::exists(path, ec) ? read_file(path) : std::string();
+  columns.insert(columns.end(), added.begin(), added.end());
+  std::string out;
+  for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
+  out += "\n";
+  // Earlier rows keep their cells; the new columns are empty for them.
+  const auto first = text.find('\n');
+  if (first != std::string::npos && !old_columns.empty()) {
+    std::size_t at = first + 1;
+    while (at < text.size()) {
+      const auto next = text.find('\n', at);
+      if (next == std::string::npos) break;  // a torn last row (killed run) is dropped
+      out += text.substr(at, next - at) + std::string(added.size(), ',') + "\n";
+      at = next + 1;
+    }
+  }
+  out += csv_row(columns, record);
+  atomic_write(path, out);
+}
+
+}  // namespace
+
+void RunDir::log_metrics(const nlohmann::json& record) const {
+  CS_CHECK_AS(ConfigError, record.is_object(), "a metrics record must be a JSON object");
+  // The same record for spreadsheet and plotting tools: evaluation rows (any "eval_" key) in
+  // eval.csv, training rows in progress.csv.
+  bool eval = false;
+  for (const auto& [key, value] : record.items()) eval = eval || key.rfind("eval_", 0) == 0;
+  append_csv(path_ / (eval ? "eval.csv" : "progress.csv"), record);
+  const fs::path path = path_ / "metrics.jsonl";
+  // One write() of a complete line per record: a killed run leaves at most one torn last line,
+  // which read_metrics skips.
+  append_line(path, record.dump() + "\n");
 }
 
 std::vector<nlohmann::json> RunDir::read_metrics() const {

@@ -12,6 +12,7 @@
 #include "clearsight/core/error.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/plot.h"
+#include "clearsight/core/report.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/strings.h"
@@ -103,8 +104,128 @@ std::string cell(const std::vector<double>& v) {
   const double m = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
   double s = 0;
   for (double x : v) s += (x - m) * (x - m);
-  s = v.size() > 1 ? std::sqrt(s / (v.size() - 1)) : 0.0;
+  if (v.size() == 1) return fmt::format("{:.1f} (n=1, no spread)", m);
+  s = std::sqrt(s / (v.size() - 1));
   return fmt::format("{:.1f} ± {:.1f} (n={})", m, s, v.size());
+}
+
+// Mean and sample standard deviation (0 for one value).
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  const double m = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return {m, v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0};
+}
+
+// The report (report.html and report.md) and results.json: final and best evaluation returns per
+// (algorithm, noise) over seeds, and learning curves with seed bands and the BC and expert
+// returns as reference lines.
+void write_report(const BenchIlConfig& config, const fs::path& out) {
+  const bool normalized = has_d4rl_reference(config.env);
+  const auto run_of = [&](const std::string& algo, const std::string& noise, std::uint64_t seed) {
+    return out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
+  };
+  std::vector<std::string> seeds;
+  for (auto x : config.seeds) seeds.push_back(std::to_string(x));
+  Report report(out, "Imitation benchmark: " + config.env);
+  report.paragraph(fmt::format(
+      "Demonstrations: {} episodes of `{}`; noise applied to the observations after collection. "
+      "Algorithms run {} environment steps (BC: {} gradient steps); seeds {}. Cells: mean ± "
+      "sample std over seeds of the final evaluation and of the best evaluation during "
+      "training{}.",
+      config.episodes, config.expert, config.steps, config.bc_steps, join(seeds, ", "),
+      normalized ? ", raw and D4RL-normalised" : ""));
+  // One table per measure: final and best evaluation return (raw, then D4RL-normalised).
+  Json tables = Json::object();
+  auto write_table = [&](const std::string& key, const std::string& title, auto&& value) {
+    report.section(title);
+    std::vector<std::string> header = {"algorithm"};
+    header.insert(header.end(), config.noise.begin(), config.noise.end());
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& algo : config.algos) {
+      std::vector<std::string> row = {algo};
+      for (const auto& noise : config.noise) {
+        std::vector<double> values;
+        for (const auto seed : config.seeds) {
+          const fs::path run = run_of(algo, noise, seed);
+          if (finished(run)) values.push_back(value(run));
+        }
+        tables[key][algo][noise] = values;
+        row.push_back(cell(values));
+      }
+      rows.push_back(row);
+    }
+    report.table(header, rows);
+  };
+  write_table("final", "Final evaluation return", final_return);
+  write_table("best", "Best evaluation return during training", best_return);
+  if (normalized) {
+    write_table("final_normalized", "Final, D4RL-normalised", [&](const fs::path& run) {
+      return d4rl_normalized_score(config.env, final_return(run));
+    });
+    write_table("best_normalized", "Best, D4RL-normalised", [&](const fs::path& run) {
+      return d4rl_normalized_score(config.env, best_return(run));
+    });
+  }
+  report.section("Learning curves");
+  for (const auto& noise : config.noise) {
+    LinePlot plot;
+    plot.title = config.env + ", demos " + noise;
+    plot.xlabel = "environment steps";
+    plot.ylabel = "evaluation return";
+    plot.integer_x = false;
+    double last_step = 0;
+    for (std::size_t a = 0; a < config.algos.size(); ++a) {
+      const auto& algo = config.algos[a];
+      if (algo == "bc") continue;
+      std::map<std::int64_t, std::vector<double>> by_step;
+      for (const auto seed : config.seeds) {
+        const fs::path run = run_of(algo, noise, seed);
+        if (!fs::exists(run / "metrics.jsonl")) continue;
+        for (const auto& r : RunDir::open(run).read_metrics()) {
+          if (r.contains("eval_return")) {
+            by_step[r["step"].get<std::int64_t>()].push_back(r["eval_return"].get<double>());
+          }
+        }
+      }
+      PlotSeries s(algo + " (mean, band: ± sd over seeds)");
+      s.color = series_color(a);
+      for (const auto& [step, v] : by_step) {
+        const auto [m, sd] = mean_sd(v);
+        s.points.emplace_back(static_cast<double>(step), m);
+        s.band.emplace_back(m - sd, m + sd);
+        last_step = std::max(last_step, static_cast<double>(step));
+      }
+      if (!s.points.empty()) plot.series.push_back(s);
+    }
+    if (plot.series.empty()) continue;
+    // Reference lines across the curves' range: BC's final return and the demonstrations' expert.
+    const auto reference = [&](const std::string& name, double value, const std::string& color) {
+      PlotSeries r(name, {{0.0, value}, {last_step, value}});
+      r.dashed = true;
+      r.no_points = true;
+      r.color = color;
+      plot.series.push_back(r);
+    };
+    std::vector<double> bc;
+    for (const auto seed : config.seeds) {
+      const fs::path run = run_of("bc", noise, seed);
+      if (finished(run)) bc.push_back(final_return(run));
+    }
+    if (!bc.empty()) reference("BC (final, mean over seeds)", mean_sd(bc).first, "#666666");
+    const fs::path demos = out / "demos" / (slug(noise) + ".h5");
+    if (fs::exists(demos)) {
+      const double expert = load_demos(demos, config.env).meta.expert_return;
+      if (std::isfinite(expert)) reference("expert (demonstrations)", expert, "#000000");
+    }
+    report.line_plot(plot, "curve-" + slug(noise) + ".svg",
+                     "Evaluation return during training with " + noise +
+                         " demonstrations: the mean over seeds, its ± sd band, and BC's and the "
+                         "expert's returns for reference.");
+  }
+  report.write();
+  RunDir::at(out).write_json("results.json", tables);
+  log::info("wrote {}", (out / "report.html").string());
 }
 
 }  // namespace
@@ -144,89 +265,7 @@ void bench_il(const BenchIlConfig& config, const fs::path& out, bool report_only
     }
   }
 
-  // Report: final evaluation return per (algo, noise) over seeds, and learning curves.
-  const bool normalized = has_d4rl_reference(config.env);
-  std::ostringstream md;
-  md << "# Imitation benchmark: " << config.env << "\n\n"
-     << "Demonstrations: " << config.episodes << " episodes of `" << config.expert
-     << "`; noise applied to the observations after collection. Algorithms run " << config.steps
-     << " environment steps (BC: " << config.bc_steps << " gradient steps); seeds "
-     << join(
-            [&] {
-              std::vector<std::string> s;
-              for (auto x : config.seeds) s.push_back(std::to_string(x));
-              return s;
-            }(),
-            ", ")
-     << ". Cells: mean ± sample std over seeds of the final evaluation and of the best"
-     << " evaluation during training" << (normalized ? ", raw and D4RL-normalised" : "") << ".\n";
-  // One table per measure: final and best evaluation return (raw, then D4RL-normalised).
-  Json tables = Json::object();
-  auto write_table = [&](const std::string& key, const std::string& title, auto&& value) {
-    md << "\n" << title << ":\n\n| algorithm |";
-    for (const auto& n : config.noise) md << " " << n << " |";
-    md << "\n|---|";
-    for (std::size_t i = 0; i < config.noise.size(); ++i) md << "---|";
-    md << "\n";
-    for (const auto& algo : config.algos) {
-      md << "| " << algo << " |";
-      for (const auto& noise : config.noise) {
-        std::vector<double> values;
-        for (const auto seed : config.seeds) {
-          const fs::path run = out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
-          if (finished(run)) values.push_back(value(run));
-        }
-        tables[key][algo][noise] = values;
-        md << " " << cell(values) << " |";
-      }
-      md << "\n";
-    }
-  };
-  write_table("final", "Final evaluation return", final_return);
-  write_table("best", "Best evaluation return during training", best_return);
-  if (normalized) {
-    write_table("final_normalized", "Final, D4RL-normalised", [&](const fs::path& run) {
-      return d4rl_normalized_score(config.env, final_return(run));
-    });
-    write_table("best_normalized", "Best, D4RL-normalised", [&](const fs::path& run) {
-      return d4rl_normalized_score(config.env, best_return(run));
-    });
-  }
-  if (gnuplot_available()) {
-    for (const auto& noise : config.noise) {
-      LinePlot plot;
-      plot.title = config.env + ", demos " + noise;
-      plot.xlabel = "environment steps";
-      plot.ylabel = "evaluation return (mean over seeds)";
-      plot.integer_x = false;
-      for (const auto& algo : config.algos) {
-        if (algo == "bc") continue;
-        std::map<std::int64_t, std::vector<double>> by_step;
-        for (const auto seed : config.seeds) {
-          const fs::path run = out / "runs" / fmt::format("{}-{}-s{}", algo, slug(noise), seed);
-          if (!fs::exists(run / "metrics.jsonl")) continue;
-          for (const auto& r : RunDir::open(run).read_metrics()) {
-            if (r.contains("eval_return")) {
-              by_step[r["step"].get<std::int64_t>()].push_back(r["eval_return"].get<double>());
-            }
-          }
-        }
-        PlotSeries s{algo, {}};
-        for (const auto& [step, v] : by_step) {
-          s.points.emplace_back(static_cast<double>(step),
-                                std::accumulate(v.begin(), v.end(), 0.0) / v.size());
-        }
-        if (!s.points.empty()) plot.series.push_back(s);
-      }
-      if (plot.series.empty()) continue;
-      const std::string name = "curve-" + slug(noise) + ".svg";
-      render_svg(plot, out / name);
-      md << "\n![" << noise << "](" << name << ")\n";
-    }
-  }
-  atomic_write(out / "report.md", md.str());
-  RunDir::at(out).write_json("results.json", tables);
-  log::info("wrote {}", (out / "report.md").string());
+  write_report(config, out);
 }
 
 }  // namespace clearsight::il

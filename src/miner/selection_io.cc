@@ -1,5 +1,7 @@
 #include "clearsight/miner/selection_io.h"
 
+#include <cmath>
+
 #include "clearsight/core/error.h"
 #include "clearsight/core/safetensors.h"
 #include "clearsight/core/strings.h"
@@ -45,6 +47,22 @@ Selection load_selection(const std::filesystem::path& path) {
     } catch (const std::exception&) {
       CS_THROW(FormatError, "'", path.string(), "': ratio '", meta.at("ratio"),
                "' is not a number");
+    }
+  }
+  if (meta.count("weights")) {
+    const auto parts = split(meta.at("weights"), ',');
+    CS_CHECK_AS(FormatError, parts.size() == s.options.weights.size(), "'", path.string(),
+                "': weights '", meta.at("weights"), "' are not ", s.options.weights.size(),
+                " numbers (",
+                join(std::vector<std::string>(kMetrics.begin(), kMetrics.end()), ", "), ")");
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      try {
+        s.options.weights[i] = std::stod(parts[i]);
+      } catch (const std::exception&) {
+        CS_THROW(FormatError, "'", path.string(), "': weight '", parts[i], "' is not a number");
+      }
+      CS_CHECK_AS(FormatError, std::isfinite(s.options.weights[i]), "'", path.string(),
+                  "': weight '", parts[i], "' is not finite");
     }
   }
   return s;

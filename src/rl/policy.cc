@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/paths.h"
+#include "clearsight/core/strings.h"
 #include "clearsight/envs/env.h"
 #include "clearsight/envs/normalize.h"
 #include "clearsight/nn/module_io.h"
@@ -161,7 +165,27 @@ void save_policy(const fs::path& dir, const nlohmann::json& info, const torch::n
   atomic_write(dir / "policy.json", record.dump(2) + "\n");
 }
 
-std::unique_ptr<Policy> load_policy(const fs::path& dir) {
+fs::path resolve_policy_dir(const fs::path& name_or_dir) {
+  if (fs::exists(name_or_dir)) return name_or_dir;
+  // A bare name ("swimmer") is one of the expert zoo's policies, from any working directory.
+  const auto experts = assets_dir() / "experts";
+  if (!name_or_dir.has_parent_path() && fs::is_directory(experts / name_or_dir)) {
+    return experts / name_or_dir;
+  }
+  std::vector<std::string> names;
+  if (fs::is_directory(experts)) {
+    for (const auto& e : fs::directory_iterator(experts)) {
+      if (fs::is_regular_file(e.path() / "policy.json")) names.push_back(e.path().filename());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  CS_THROW(IoError, "'", name_or_dir.string(),
+           "' is neither a policy directory nor an expert of the zoo (", join(names, ", "), ")",
+           did_you_mean(name_or_dir.string(), names));
+}
+
+std::unique_ptr<Policy> load_policy(const fs::path& name_or_dir) {
+  const fs::path dir = resolve_policy_dir(name_or_dir);
   const fs::path json_path = dir / "policy.json";
   CS_CHECK_AS(IoError, fs::is_regular_file(json_path), "'", dir.string(),
               "' is not a policy directory (no policy.json; `rl train` writes RUN_DIR/policy "

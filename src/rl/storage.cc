@@ -128,22 +128,34 @@ void ReplayBuffer::load(const std::filesystem::path& path) {
   };
   CS_CHECK_AS(FormatError, meta.count("format") && meta.at("format") == "clearsight-replay-v1", "'",
               path.string(), "' is not a ClearSight replay buffer");
-  CS_CHECK_AS(ShapeError, get("capacity") == capacity_, "replay buffer file '", path.string(),
-              "' has capacity ", get("capacity"), ", expected ", capacity_);
+  const std::int64_t stored_capacity = get("capacity");
+  // A larger buffer than the file's is a run extended with more steps (rl train --resume
+  // --steps MORE); a smaller one would lose transitions.
+  CS_CHECK_AS(ShapeError, stored_capacity <= capacity_, "replay buffer file '", path.string(),
+              "' has capacity ", stored_capacity, ", more than this run's ", capacity_);
   const auto obs = file.get("observations");
   const std::int64_t n = obs.size(0);
-  CS_CHECK_AS(ShapeError, n <= capacity_, "replay buffer file holds more rows than capacity");
-  torch::NoGradGuard no_grad;
-  obs_.narrow(0, 0, n).copy_(file.get("observations", {n, obs_size_}));
-  act_.narrow(0, 0, n).copy_(file.get("actions", {n, act_size_}));
-  rew_.narrow(0, 0, n).copy_(file.get("rewards", {n, 1}));
-  next_obs_.narrow(0, 0, n).copy_(file.get("next_observations", {n, obs_size_}));
-  term_.narrow(0, 0, n).copy_(file.get("terminals", {n, 1}));
-  size_ = n;
-  position_ = get("position");
-  added_ = get("added");
-  CS_CHECK_AS(FormatError, position_ >= 0 && position_ < capacity_, "replay buffer file '",
+  CS_CHECK_AS(ShapeError, n <= stored_capacity, "replay buffer file holds more rows than capacity");
+  const std::int64_t position = get("position");
+  CS_CHECK_AS(FormatError, position >= 0 && position < stored_capacity, "replay buffer file '",
               path.string(), "': position out of range");
+  torch::NoGradGuard no_grad;
+  const auto rows = [&](const char* name, std::int64_t width) {
+    auto t = file.get(name, {n, width});
+    // Grown: the ring is unrolled oldest first, so the next row goes after the newest.
+    if (stored_capacity != capacity_ && n == stored_capacity && position > 0) {
+      t = torch::cat({t.narrow(0, position, n - position), t.narrow(0, 0, position)});
+    }
+    return t;
+  };
+  obs_.narrow(0, 0, n).copy_(rows("observations", obs_size_));
+  act_.narrow(0, 0, n).copy_(rows("actions", act_size_));
+  rew_.narrow(0, 0, n).copy_(rows("rewards", 1));
+  next_obs_.narrow(0, 0, n).copy_(rows("next_observations", obs_size_));
+  term_.narrow(0, 0, n).copy_(rows("terminals", 1));
+  size_ = n;
+  position_ = stored_capacity == capacity_ ? position : n % capacity_;
+  added_ = get("added");
 }
 
 RolloutBuffer::RolloutBuffer(std::int64_t steps, std::int64_t envs, std::int64_t obs_size,

@@ -164,7 +164,8 @@ TEST(IntegrationCli, UsageErrorsAreOneLineAndExitOne) {
   testing::TempDir dir;
   for (const std::string bad :
        {"--seed abc info", "--seed -1 info", "--seed 18446744073709551616 info", "no-such-command",
-        "info --no-such-flag"}) {
+        "info --no-such-flag", "info --seed abc", "env rollout --env Hopper-v4 --seed -1",
+        "miner report"}) {
     const auto r = run_cli(bad, dir);
     EXPECT_EQ(r.exit_code, 1) << bad;
     EXPECT_EQ(r.err.rfind("clearsight: usage error: ", 0), 0u) << bad << ": " << r.err;

@@ -22,6 +22,10 @@ TEST(IntegrationEnvCli, ListAndInfo) {
   EXPECT_EQ(info["observation_space"]["shape"][0], 17);
   EXPECT_EQ(info["action_space"]["shape"][0], 6);
   EXPECT_EQ(info["frame_skip"], 4);
+  // --env as everywhere else, the same answer.
+  r = testing::run_cli("env info --env Walker2d-v4 --json", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out), info);
   r = testing::run_cli("env info walker", dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown environment 'walker'"), std::string::npos) << r.err;
@@ -37,9 +41,23 @@ TEST(IntegrationEnvCli, RolloutIsSeededAndReported) {
   const auto doc = nlohmann::json::parse(a.out);
   EXPECT_EQ(doc["episodes"].size(), 3u);
   EXPECT_GT(doc["episodes"][0]["length"].get<int>(), 0);
+  // Global options after the subcommand mean the same (the command, as written).
+  const auto after =
+      testing::run_cli("env rollout --env Hopper-v4 --episodes 3 --seed 4 --json", dir);
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out, a.out);
+  // One schema for evaluated episodes across commands.
+  for (const char* key : {"returns", "lengths", "return_mean", "return_std", "return_min",
+                          "return_max", "length_mean"}) {
+    EXPECT_TRUE(doc.contains(key)) << key;
+  }
+  const auto one =
+      testing::run_cli("env rollout --env Hopper-v4 --episodes 1 --seed 0 --json", dir);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(nlohmann::json::parse(one.out)["episodes"].size(), 1u);
   const auto human = testing::run_cli("env rollout --env Swimmer-v4 --episodes 1", dir);
   EXPECT_EQ(human.exit_code, 0);
-  EXPECT_NE(human.out.find("mean return"), std::string::npos);
+  EXPECT_NE(human.out.find("one episode: no spread"), std::string::npos) << human.out;
   const auto bad = testing::run_cli("env rollout --env Swimmer-v4 --policy expert", dir);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("unknown policy 'expert'"), std::string::npos);

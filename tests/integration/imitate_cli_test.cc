@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "browser.h"
 #include "clearsight/core/atomic_file.h"
 #include "cli_runner.h"
 #include "test_util.h"
@@ -77,6 +78,10 @@ TEST(IntegrationImitateCli, BenchIlSweepResumesAndReports) {
   const auto results = nlohmann::json::parse(read_file(fs::path(out) / "results.json"));
   EXPECT_EQ(results["final"]["bc"]["none"].size(), 1u);
   EXPECT_EQ(results["best"]["gail"]["gauss:0.3"].size(), 1u);
+  // The HTML report and its learning curves (one per noise level) render in Chromium.
+  const auto html = fs::path(out) / "report.html";
+  ASSERT_TRUE(fs::exists(html));
+  EXPECT_EQ(testing::expect_report_renders(html), 2);
   // A second invocation finds every run finished and only rebuilds the report.
   r = testing::run_cli(
       "bench-il --config " + (dir / "sweep.json").string() + " --out " + out + " --report-only",

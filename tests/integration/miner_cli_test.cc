@@ -1,8 +1,11 @@
 // The `clearsight miner` commands end to end on a model trained for two steps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "browser.h"
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/miner/miner.h"
 #include "cli_runner.h"
@@ -81,6 +84,36 @@ TEST(IntegrationMinerCli, ScoreShardsMergeSelectRunAndReport) {
   const std::string report = read_file(dir / "miner" / "report" / "report.md");
   EXPECT_NE(report.find("| scene_vqa |"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(dir / "miner" / "report" / "flow.svg"));
+  // The HTML twin: the page and each of its figures (deactivation bars, specificity and
+  // importance heatmaps, layer plots) render with content in headless Chromium.
+  const auto html = dir / "miner" / "report" / "report.html";
+  ASSERT_TRUE(std::filesystem::exists(html));
+  const auto pictures = testing::report_pictures(html);
+  for (const std::string figure : {"deactivation.svg", "specificity.svg", "importance-image.svg",
+                                   "importance-text.svg", "layers.svg", "flow.svg"}) {
+    EXPECT_NE(std::find(pictures.begin(), pictures.end(), figure), pictures.end()) << figure;
+  }
+  EXPECT_GE(testing::expect_report_renders(html), 6);
+  EXPECT_NE(report.find("distinct neurons"), std::string::npos);
+
+  // miner neurons: every selected neuron once, named as a hook reference, with its scores.
+  const auto listing = testing::cli_json(testing::run_cli("miner neurons " + out + " --json", dir));
+  EXPECT_EQ(listing["distinct"], summary["neurons_selected"]);
+  ASSERT_EQ(listing["neurons"].size(), summary["neurons_selected"].get<std::size_t>());
+  const auto& first = listing["neurons"][0];
+  EXPECT_EQ(first["name"].get<std::string>().rfind("blocks.", 0), 0u) << first;
+  EXPECT_NE(first["name"].get<std::string>().find(".mlp.hook_post["), std::string::npos);
+  EXPECT_TRUE(first["scores"].contains("image")) << first;
+  EXPECT_EQ(listing["scores_from"].size(), summary["benchmarks"].size());
+  r = testing::run_cli("miner neurons " + out + " --modality image --top 3", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("distinct neurons"), std::string::npos) << r.out;
+  r = testing::run_cli("miner neurons " + out + " --modality imgae", dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("did you mean 'image'"), std::string::npos) << r.err;
+  r = testing::run_cli("miner neurons " + (dir / "nothing").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("clearsight: io error: ", 0), 0u) << r.err;
   r = testing::run_cli("miner report " + (dir / "nothing").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
 }

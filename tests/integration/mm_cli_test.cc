@@ -1,5 +1,6 @@
 // The `clearsight mm` commands as a user runs them, on a model trained for two steps.
 #include <gtest/gtest.h>
+#include <stb/stb_image_write.h>
 
 #include <algorithm>
 
@@ -62,16 +63,39 @@ TEST(IntegrationMmCli, TrainResumeEvalAndAsk) {
       "mm ask --model " + run + "/model --image " + image + " \"what color is the circle\"", dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  // Words outside the vocabulary are named (on stderr, and in the JSON), not silently <|unk|>.
+  r = testing::run_cli(
+      "mm ask --model cs-tiny-vl --image " + image + " \"what colour is the zorblax circle\"", dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("zorblax"), std::string::npos) << r.err;
+  const auto asked = testing::cli_json(testing::run_cli(
+      "mm ask --model cs-tiny-vl --image " + image + " \"what is the zorblax\" --json", dir));
+  EXPECT_EQ(asked["unknown_words"], nlohmann::json::array({"zorblax"})) << asked;
+  EXPECT_TRUE(asked["answer"].is_string());
 
   // Bad inputs: one clear line each, non-zero exit.
   r = testing::run_cli("mm ask --model " + run + "/model --audio " + image + " \"hi\"", dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("has no audio tower"), std::string::npos) << r.err;
+  // An image of another size is resized (and said so); a JPEG reads as well as a PNG.
   write_png(dir / "big.png", std::vector<std::uint8_t>(64 * 64 * 3, 7), 64, 64);
   r = testing::run_cli(
       "mm ask --model " + run + "/model --image " + (dir / "big.png").string() + " \"hi\"", dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resized to the 32x32"), std::string::npos) << r.err;
+  const std::vector<std::uint8_t> grey(48 * 40 * 3, 128);
+  ASSERT_EQ(stbi_write_jpg((dir / "grey.jpg").c_str(), 48, 40, 3, grey.data(), 90), 1);
+  r = testing::run_cli(
+      "mm ask --model " + run + "/model --image " + (dir / "grey.jpg").string() + " \"hi\"", dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  testing::write_bytes(dir / "fake.jpg", "\xff\xd8 not a jpeg");
+  r = testing::run_cli(
+      "mm ask --model " + run + "/model --image " + (dir / "fake.jpg").string() + " \"hi\"", dir);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("expects 32x32 images"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not a readable image"), std::string::npos) << r.err;
+  r = testing::run_cli("mm ask --model " + run + "/model --video " + image + " \"hi\"", dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("takes videos of 4 frames"), std::string::npos) << r.err;
   r = testing::run_cli("mm eval --model " + (dir / "nope").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("neither a directory nor a built-in model"), std::string::npos) << r.err;

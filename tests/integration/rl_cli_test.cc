@@ -28,6 +28,13 @@ TEST(IntegrationRlCli, TrainStopResumeEvalRender) {
   const auto summary = nlohmann::json::parse(read_file(dir / "run" / "summary.json"));
   EXPECT_EQ(summary["steps"], 400);
   EXPECT_TRUE(summary["finished"].get<bool>());
+  // A finished run extends with more steps (its replay buffer grows with it).
+  const auto more =
+      testing::cli_json(testing::run_cli("rl train --resume " + run + " --steps 500 --json", dir));
+  EXPECT_EQ(more["steps"], 500) << more;
+  EXPECT_EQ(more["finished"], true) << more;
+  EXPECT_TRUE(fs::exists(dir / "run" / "progress.csv"));
+  EXPECT_TRUE(fs::exists(dir / "run" / "eval.csv"));
 
   r = testing::run_cli("rl eval --policy " + run + "/best --episodes 2 --json --render " +
                            (dir / "ep.gif").string() + " --width 32 --height 32",
@@ -51,7 +58,8 @@ TEST(IntegrationRlCli, ClearErrors) {
   EXPECT_NE(r.err.find("not an rl run directory"), std::string::npos) << r.err;
   r = testing::run_cli("rl eval --policy " + (dir / "nothing").string(), dir);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("not a policy directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is neither a policy directory nor an expert of the zoo"), std::string::npos)
+      << r.err;
   r = testing::run_cli("rl train --env Hopper-v4 --steps 10 --out " + (dir / "y").string() +
                            " --set sac.batch_size=0",
                        dir);

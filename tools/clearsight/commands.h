@@ -8,6 +8,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "clearsight/core/config.h"
 #include "clearsight/core/runtime.h"
@@ -29,6 +32,16 @@ struct Context {
   /// The action chosen by the parsed command line; returns the exit code.
   std::function<int()>& action;
 };
+
+/// The one JSON form of evaluated episodes (env rollout, rl eval, wm eval): "episodes" as
+/// [{"return", "length"}], the "returns" and "lengths" arrays, and "return_mean", "return_std"
+/// (population, 0 for one episode), "return_min", "return_max", "length_mean".
+nlohmann::json episodes_json(const std::vector<double>& returns,
+                             const std::vector<std::int64_t>& lengths);
+
+/// One line for the text output: "return 12.34 +- 0.56 (min, max) over n episodes", without a
+/// spread for one episode.
+std::string episodes_line(const std::vector<double>& returns);
 
 /// Parses a --dtype value (float32 / f32, bfloat16 / bf16, float16 / f16); throws
 /// UnknownNameError.

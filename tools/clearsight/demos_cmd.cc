@@ -209,7 +209,7 @@ int run_collect(const CollectArgs& a, std::uint64_t global_seed) {
 }
 
 int run_noise(const std::string& in, const std::string& noise, const std::string& out,
-              std::uint64_t seed) {
+              std::uint64_t seed, bool as_json) {
   std::error_code ec_in, ec_out;
   CS_CHECK_AS(ConfigError,
               std::filesystem::weakly_canonical(in, ec_in) !=
@@ -220,6 +220,18 @@ int run_noise(const std::string& in, const std::string& noise, const std::string
   auto dataset = il::load_demos(in);
   il::apply_observation_noise(dataset, spec, seed);
   il::save_demos(out, dataset);
+  if (as_json) {
+    std::printf("%s\n", json{{"in", in},
+                             {"out", out},
+                             {"applied", spec.to_string()},
+                             {"seed", seed},
+                             {"transitions", dataset.size()},
+                             {"recorded_noise", json::parse(dataset.meta.noise)},
+                             {"summary", il::demo_summary(dataset)}}
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
   std::printf("wrote %s: %s applied to %lld transitions (seed %llu); recorded noise %s\n",
               out.c_str(), spec.to_string().c_str(), static_cast<long long>(dataset.size()),
               static_cast<unsigned long long>(seed),
@@ -306,16 +318,19 @@ void add_demos_command(Context& context) {
     std::string noise;
     std::string out;
     std::optional<std::uint64_t> seed;
+    bool json = false;
   };
   auto n = std::make_shared<NoiseArgs>();
   noise->add_option("IN", n->in, "Clean demonstration file")->required();
   noise->add_option("--noise", n->noise, "Noise spec, e.g. gauss:0.3+drop:2,5")->required();
   noise->add_option("--out", n->out, "Output .h5 file")->required();
   noise->add_option("--seed", n->seed, "Seed (default: the global --seed)");
+  noise->add_flag("--json", n->json, "Print one JSON document");
   noise->callback([&context, n] {
     context.action = [&context, n] {
       start_runtime(context.global);
-      return run_noise(n->in, n->noise, n->out, n->seed.value_or(context.global.runtime.seed));
+      return run_noise(n->in, n->noise, n->out, n->seed.value_or(context.global.runtime.seed),
+                       n->json);
     };
   });
 

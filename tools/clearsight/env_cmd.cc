@@ -139,14 +139,10 @@ int run_rollout(const std::string& name, const std::string& policy, int episodes
   double var = 0;
   for (double r : returns) var += (r - mean) * (r - mean);
   const double std_dev = std::sqrt(var / returns.size());
+  const std::vector<std::int64_t> lengths64(lengths.begin(), lengths.end());
   if (as_json) {
-    json eps = json::array();
-    for (std::size_t i = 0; i < returns.size(); ++i) {
-      eps.push_back({{"return", returns[i]}, {"length", lengths[i]}});
-    }
-    json out = {
-        {"env", name},         {"policy", policy},      {"seed", seed},           {"episodes", eps},
-        {"mean_return", mean}, {"std_return", std_dev}, {"mean_length", mean_len}};
+    json out = {{"env", name}, {"policy", policy}, {"seed", seed}};
+    out.update(episodes_json(returns, lengths64));
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
@@ -155,7 +151,8 @@ int run_rollout(const std::string& name, const std::string& policy, int episodes
   for (std::size_t i = 0; i < returns.size(); ++i) {
     std::printf("  episode %3zu  return %10.2f  length %4d\n", i, returns[i], lengths[i]);
   }
-  std::printf("mean return %.2f +- %.2f (std), mean length %.1f\n", mean, std_dev, mean_len);
+  std::printf("%s, mean length %.1f\n", episodes_line(returns).c_str(), mean_len);
+  (void)std_dev;
   return 0;
 }
 
@@ -234,7 +231,7 @@ void add_env_command(Context& context) {
   auto* info = group->add_subcommand("info", "Spaces, timing and reward terms of an environment");
   auto info_name = std::make_shared<std::string>();
   auto info_json = std::make_shared<bool>(false);
-  info->add_option("NAME", *info_name, "Environment name")->required();
+  info->add_option("NAME,--env", *info_name, "Environment name (positional or --env)")->required();
   info->add_flag("--json", *info_json, "Print one JSON document");
   info->callback([&context, info_name, info_json] {
     context.action = [&context, info_name, info_json] {

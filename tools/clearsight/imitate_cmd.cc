@@ -29,7 +29,11 @@ struct ImitateArgs {
   std::string config_file;
   std::vector<std::string> overrides;
   std::int64_t stop_after = 0;
+  bool json = false;
 };
+
+// A finite number as JSON, NaN (not measured) as null.
+nlohmann::json number_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nullptr; }
 
 int run_bc(const GlobalOptions& global, const ImitateArgs& a) {
   CS_CHECK_AS(ConfigError, !a.out.empty() && a.resume.empty(),
@@ -45,6 +49,25 @@ int run_bc(const GlobalOptions& global, const ImitateArgs& a) {
               "imitate needs demonstrations: --demos FILE.h5 (or \"demos\" in --config)");
   const auto demos = il::load_demos(cfg.demos, a.env);
   const auto result = il::train_bc(demos, cfg, a.out);
+  if (a.json) {
+    std::printf("%s\n",
+                nlohmann::json{{"run_dir", a.out},
+                               {"algo", "bc"},
+                               {"env", a.env},
+                               {"steps", result.steps},
+                               {"finished", true},
+                               {"train_transitions", result.train_size},
+                               {"validation_transitions", result.validation_size},
+                               {"validation_nll", number_or_null(result.final_validation_nll)},
+                               {"validation_mse", number_or_null(result.final_validation_mse)},
+                               {"last_eval_return", number_or_null(result.final_eval_return)},
+                               {"best_eval_return", number_or_null(result.best_eval_return)},
+                               {"policy", result.policy_dir.string()},
+                               {"best", result.best_dir.string()}}
+                    .dump(2)
+                    .c_str());
+    return 0;
+  }
   std::printf(
       "bc on %s (%lld transitions): validation NLL %.3f, MSE %.4f; eval return %.1f "
       "(best %.1f)\npolicy: %s/policy\n",
@@ -84,6 +107,24 @@ int run_imitate(const GlobalOptions& global, const ImitateArgs& a) {
   }
   cfg.stop_after = a.stop_after;
   const auto result = il::imitate(cfg, run_dir);
+  if (a.json) {
+    std::printf(
+        "%s\n",
+        nlohmann::json{
+            {"run_dir", run_dir.string()},
+            {"algo", cfg.algo},
+            {"env", cfg.env},
+            {"steps", result.steps},
+            {"total_steps", cfg.steps},
+            {"finished", result.finished},
+            {"last_eval_return", result.last_eval_return},
+            {"best_eval_return", result.best_eval_return},
+            {"summary", result.finished ? (run_dir / "summary.json").string() : ""},
+            {"resume", result.finished ? "" : "clearsight imitate --resume " + run_dir.string()}}
+            .dump(2)
+            .c_str());
+    return 0;
+  }
   if (!result.finished) {
     std::printf("stopped at step %lld of %lld; continue with: clearsight imitate --resume %s\n",
                 static_cast<long long>(result.steps), static_cast<long long>(cfg.steps),
@@ -110,6 +151,7 @@ void add_imitate_command(Context& context) {
       "imitate", "Imitation from demonstrations: bc, gail or dida (resumable)");
   cmd->add_option("--algo", a->algo, "bc, gail or dida")->default_val(a->algo);
   cmd->add_option("--env", a->env, "Environment name")->default_val(a->env);
+  cmd->add_flag("--json", a->json, "Print the outcome as one JSON document");
   cmd->add_option("--demos", a->demos, "Demonstrations file (HDF5, `demos collect`)");
   cmd->add_option("--steps", a->steps, "Environment steps (bc: gradient steps)");
   cmd->add_option("--out", a->out, "Run directory (continues it if it holds a checkpoint)");

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   CLI::App app{"ClearSight: modality-specific neurons, interpretability, and imitation learning"};
   app.set_version_flag("--version", std::string("clearsight ") + kVersion);
   app.require_subcommand(1);
+  // Global options are accepted after the subcommand too (`clearsight env rollout ... --seed 0`):
+  // a subcommand passes the options it does not know up to the program.
+  app.fallthrough();
   cli::GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity, "More log output (-vv for trace)");
   app.add_flag("-q,--quiet", global.quiet, "Only errors on stderr");

@@ -1,6 +1,7 @@
 // `clearsight miner score|merge|select|run`: MINER's stages from the command line.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include <cmath>
@@ -18,8 +19,10 @@
 #include "clearsight/miner/analysis.h"
 #include "clearsight/miner/evaluate.h"
 #include "clearsight/miner/hf_scoring.h"
+#include "clearsight/miner/neurons.h"
 #include "clearsight/miner/pipeline.h"
 #include "clearsight/miner/report.h"
+#include "clearsight/miner/run.h"
 #include "clearsight/miner/selection_io.h"
 #include "clearsight/miner/study.h"
 #include "clearsight/mm/hf_checkpoint.h"
@@ -44,42 +47,6 @@ std::array<double, miner::kNumMetrics> parse_weights(const std::string& text) {
     }
   }
   return w;
-}
-
-json tensor_json(const torch::Tensor& t) {
-  const auto c = t.to(torch::kFloat64).contiguous();
-  if (c.dim() == 1)
-    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-  json rows = json::array();
-  for (std::int64_t i = 0; i < c.size(0); ++i) rows.push_back(tensor_json(c[i]));
-  return rows;
-}
-
-json flow_json(const miner::FlowAndSimilarity& f) {
-  json out = {{"prompts", f.prompts},
-              {"last_token_flow", json::object()},
-              {"cka", json::object()},
-              {"cosine", json::object()}};
-  for (std::size_t m = 0; m < f.modalities.size(); ++m) {
-    out["last_token_flow"][f.modalities[m]] =
-        tensor_json(f.last_token_flow[static_cast<std::int64_t>(m)]);
-  }
-  for (const auto& [pair, values] : f.cka) out["cka"][pair] = tensor_json(values);
-  for (const auto& [pair, values] : f.cosine) out["cosine"][pair] = tensor_json(values);
-  return out;
-}
-
-json layer_counts(const miner::Selection& s) {
-  json out = json::object();
-  for (std::size_t i = 0; i < s.modalities.size(); ++i) {
-    const auto per_layer = s.masks[static_cast<std::int64_t>(i)].sum(1);
-    out[s.modalities[i]] = std::vector<std::int64_t>(
-        per_layer.data_ptr<std::int64_t>(), per_layer.data_ptr<std::int64_t>() + per_layer.numel());
-  }
-  const auto shared = s.shared_mask().sum(1);
-  out["shared"] = std::vector<std::int64_t>(shared.data_ptr<std::int64_t>(),
-                                            shared.data_ptr<std::int64_t>() + shared.numel());
-  return out;
 }
 
 struct ScoreArgs {
@@ -199,7 +166,7 @@ int run_select(const GlobalOptions& global, const SelectArgs& a) {
   o.seed = global.runtime.seed;
   const auto s = miner::select_neurons(scores, present, o);
   if (!a.out.empty()) miner::save_selection(s, a.out, "");
-  const json counts = layer_counts(s);
+  const json counts = miner::layer_counts(s);
   if (a.json) {
     std::printf("%s\n", json({{"strategy", o.strategy},
                               {"ratio", o.ratio},
@@ -230,181 +197,43 @@ struct RunArgs {
   bool findings = false;
   std::string split = "default";
   bool complementary = false;
+  bool json = false;
 };
 
 int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
+  miner::StudyOptions o;
+  o.model = a.model;
+  o.score_samples = a.score_samples;
+  o.eval_samples = a.eval_samples;
+  o.random_seeds = a.random_seeds;
+  o.ratio = a.ratio;
+  o.faithful = a.faithful;
+  o.ablation = a.ablation;
+  o.ablation_samples = a.ablation_samples;
+  o.split = a.split;
+  o.complementary = a.complementary;
+  o.seed = global.runtime.seed;
+  o.progress = !a.json;
   // Every option is checked before any work, so a bad value leaves nothing behind.
-  CS_CHECK_AS(ConfigError, a.ratio > 0 && a.ratio <= 1, "--ratio must be in (0, 1], got ", a.ratio);
-  CS_CHECK_AS(ConfigError, a.score_samples >= 1 && a.eval_samples >= 1,
-              "--score-samples and --eval-samples must be >= 1, got ", a.score_samples, " and ",
-              a.eval_samples);
-  CS_CHECK_AS(ConfigError, a.random_seeds >= 1,
-              "--random-seeds must be >= 1 (the random control is part of the study), got ",
-              a.random_seeds);
-  CS_CHECK_AS(ConfigError, !a.ablation || a.ablation_samples >= 1,
-              "--ablation-samples must be >= 1, got ", a.ablation_samples);
+  miner::check_study_options(o);
   start_runtime(global);
   auto loaded = mm::load_model_with_tokenizer(a.model);
   auto& model = *loaded.model;
-  const std::string preset = model.config().vision_config.enabled ? "cs-tiny-vl" : "cs-tiny-audio";
-  const auto tasks = mm::preset_tasks(preset);
-  const RunDir run = a.out.empty() ? RunDir::create("runs", "miner-" + preset) : RunDir::at(a.out);
-  // Score files are reused only when they were made with this run's settings; a changed
-  // --model, --faithful or --score-samples is a conflict, refused before anything is written.
-  const std::map<std::string, std::string> provenance = {
-      {"model", a.model},
-      {"split", "validation"},
-      {"faithful", a.faithful ? "true" : "false"},
-      {"score_samples", std::to_string(a.score_samples)}};
-  for (const auto& name : tasks) {
-    const auto path = run.path() / "scores" / (name + ".safetensors");
-    if (!std::filesystem::exists(path)) continue;
-    const auto stored = safetensors::File::open(path).metadata();
-    for (const auto& [key, value] : provenance) {
-      const auto it = stored.find(key);
-      const std::string had = it == stored.end() ? "(not recorded)" : it->second;
-      CS_CHECK_AS(ConfigError, had == value, "'", path.string(), "' was scored with ", key, " ",
-                  had, ", this run asks for ", value,
-                  ": remove the run's scores/ folder or choose another --out");
+  const RunDir run = a.out.empty() ? RunDir::create("runs", "miner-" + miner::study_preset(model))
+                                   : RunDir::at(a.out);
+  const auto summary = miner::run_study(model, loaded.tokenizer, o, run,
+                                        {{"runtime", config::to_json(global.runtime)}});
+  if (!a.json) {
+    std::printf("\n%-14s %9s %9s %16s\n", "benchmark", "original", "MINER", "random (mean+-sd)");
+    for (const auto& [task, row] : summary["benchmarks"].items()) {
+      std::printf("%-14s %9.3f %9.3f %9.3f +- %.3f\n", task.c_str(), row["original"].get<double>(),
+                  row["miner"].get<double>(), row["random_mean"].get<double>(),
+                  row["random_sd"].get<double>());
     }
+    std::printf("mean relative drop: MINER %.3f, random %.3f\nsummary: %s/summary.json\n",
+                summary["mean_relative_drop_miner"].get<double>(),
+                summary["mean_relative_drop_random"].get<double>(), run.path().c_str());
   }
-  run.write_config({{"model", a.model},
-                    {"score_samples", a.score_samples},
-                    {"eval_samples", a.eval_samples},
-                    {"random_seeds", a.random_seeds},
-                    {"ratio", a.ratio},
-                    {"faithful", a.faithful},
-                    {"split", a.split},
-                    {"complementary", a.complementary},
-                    {"runtime", config::to_json(global.runtime)}});
-  // Stages 2 and 3: per dataset, resumable (existing score files are reused).
-  std::vector<miner::ScoreAccumulator> datasets;
-  for (const auto& name : tasks) {
-    const auto path = run.file("scores/" + name + ".safetensors");
-    if (std::filesystem::exists(path)) {
-      datasets.push_back(miner::ScoreAccumulator::load(path));
-      log::info("reusing {}", path.string());
-      continue;
-    }
-    miner::ScoreRun score;
-    score.samples = a.score_samples;
-    score.options.faithful = a.faithful;
-    score.progress = true;
-    datasets.push_back(miner::score_task(model, loaded.tokenizer, *mm::make_task(name), score));
-    datasets.back().save(path, provenance);
-  }
-  // Stage 4.
-  const auto [scores, present] = miner::combine_datasets(datasets);
-  miner::SelectOptions select;
-  select.ratio = a.ratio;
-  select.split = a.split;
-  const auto selection = miner::select_neurons(scores, present, select);
-  miner::save_selection(selection, run.file("selection.safetensors"), a.model);
-  // Deactivation study on the test split.
-  mm::EvalOptions eval;
-  eval.split = mm::Split::kTest;
-  eval.samples = a.eval_samples;
-  miner::DeactivateOptions deact;
-  deact.complementary = a.complementary;
-  const auto original =
-      miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "original", nullptr, deact);
-  const auto mined =
-      miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "miner", &selection, deact);
-  std::vector<miner::ConditionScores> randoms;
-  for (int s = 0; s < a.random_seeds; ++s) {
-    const auto random = miner::random_like(selection, global.runtime.seed + 1000 + s);
-    randoms.push_back(
-        miner::evaluate_condition(model, loaded.tokenizer, tasks, eval, "random", &random, deact));
-  }
-  const auto table = miner::deactivation_table(original, mined, randoms, tasks);
-  json benchmarks = json::object();
-  std::printf("\n%-14s %9s %9s %16s\n", "benchmark", "original", "MINER", "random (mean+-sd)");
-  for (const auto& row : table.rows) {
-    benchmarks[row.task] = {{"original", row.original},
-                            {"miner", row.miner},
-                            {"random_mean", row.random_mean},
-                            {"random_sd", row.random_sd},
-                            {"relative_drop_miner", row.relative_drop_miner},
-                            {"relative_drop_random", row.relative_drop_random}};
-    std::printf("%-14s %9.3f %9.3f %9.3f +- %.3f\n", row.task.c_str(), row.original, row.miner,
-                row.random_mean, row.random_sd);
-  }
-  const double drop_miner = table.mean_relative_drop_miner;
-  const double drop_random = table.mean_relative_drop_random;
-  // Specificity: deactivate one modality's neurons at a time.
-  std::map<std::string, miner::ConditionScores> only_modality;
-  for (const auto& modality : selection.modalities) {
-    miner::DeactivateOptions only;
-    only.modalities = {modality};
-    only_modality[modality] = miner::evaluate_condition(model, loaded.tokenizer, tasks, eval,
-                                                        "only " + modality, &selection, only);
-  }
-  const json specificity = miner::specificity_matrix(original, only_modality, tasks);
-  // Where modalities converge, and what the last token attends to, before and after.
-  const auto shares = miner::layer_shares(selection);
-  json convergence = {{"shared_per_layer", tensor_json(shares.shared)}, {"share", json::object()}};
-  for (std::size_t m = 0; m < shares.modalities.size(); ++m) {
-    convergence["share"][shares.modalities[m]] =
-        tensor_json(shares.share[static_cast<std::int64_t>(m)]);
-  }
-  const auto flow_before = miner::measure_flow(model, loaded.tokenizer, tasks, mm::Split::kTest,
-                                               std::min<std::int64_t>(a.eval_samples, 50));
-  miner::FlowAndSimilarity flow_after;
-  {
-    auto handles = miner::deactivate(model, selection, deact);
-    flow_after = miner::measure_flow(model, loaded.tokenizer, tasks, mm::Split::kTest,
-                                     std::min<std::int64_t>(a.eval_samples, 50));
-  }
-  // Strategy x metric-weight ablation (opt-in: 24 more evaluations of every task).
-  json ablation = json::object();
-  if (a.ablation) {
-    const std::vector<std::pair<std::string, std::array<double, miner::kNumMetrics>>> weightings = {
-        {"default", {0, 0.25, 0.25, 0.5, 0}},
-        {"prob", {1, 0, 0, 0, 0}},
-        {"mean", {0, 1, 0, 0, 0}},
-        {"max", {0, 0, 1, 0, 0}},
-        {"attn_k", {0, 0, 0, 1, 0}},
-        {"attn_q", {0, 0, 0, 0, 1}}};
-    mm::EvalOptions small = eval;
-    small.samples = a.ablation_samples;
-    const auto base = miner::evaluate_condition(model, loaded.tokenizer, tasks, small, "original",
-                                                nullptr, deact);
-    for (const auto& strategy : miner::strategy_names()) {
-      if (strategy == "random") continue;
-      for (const auto& [label, weights] : weightings) {
-        miner::SelectOptions o = select;
-        o.strategy = strategy;
-        o.weights = weights;
-        const auto sel = miner::select_neurons(scores, present, o);
-        const auto r =
-            miner::evaluate_condition(model, loaded.tokenizer, tasks, small, strategy, &sel, deact);
-        ablation[strategy][label] =
-            miner::deactivation_table(base, r, {}, tasks).mean_relative_drop_miner;
-      }
-      log::info("ablation: strategy {} done", strategy);
-    }
-  }
-  json summary = {{"model", a.model},
-                  {"split", a.split},
-                  {"complementary", a.complementary},
-                  {"specificity_relative_drop", specificity},
-                  {"convergence", convergence},
-                  {"flow_before", flow_json(flow_before)},
-                  {"flow_after_miner", flow_json(flow_after)},
-                  {"ratio", a.ratio},
-                  {"strategy", select.strategy},
-                  {"neurons_selected", selection.union_mask().sum().item<std::int64_t>()},
-                  {"per_layer", layer_counts(selection)},
-                  {"random_seeds", a.random_seeds},
-                  {"eval_samples", a.eval_samples},
-                  {"score_samples", a.score_samples},
-                  {"benchmarks", benchmarks},
-                  {"mean_relative_drop_miner", drop_miner},
-                  {"mean_relative_drop_random", drop_random}};
-  if (a.ablation) summary["ablation"] = ablation;
-  run.write_json("summary.json", summary);
-  std::printf("mean relative drop: MINER %.3f, random %.3f\nsummary: %s/summary.json\n", drop_miner,
-              drop_random, run.path().c_str());
   if (a.findings) {
     // MINER's open findings with this run's selection (explain findings), into findings/.
     interp::FindingsOptions f;
@@ -414,7 +243,14 @@ int run_pipeline(const GlobalOptions& global, const RunArgs& a) {
     StagedDirectory dir(run.path() / "findings");
     const auto result = interp::run_findings({model, loaded.tokenizer, a.model}, f, dir.staging());
     dir.commit();
-    std::printf("findings: %s\n", result["summary"].get<std::string>().c_str());
+    if (!a.json) std::printf("findings: %s\n", result["summary"].get<std::string>().c_str());
+  }
+  if (a.json) {
+    json out = summary;
+    out["run_dir"] = run.path().string();
+    out["selection"] = (run.path() / "selection.safetensors").string();
+    if (a.findings) out["findings"] = (run.path() / "findings" / "result.json").string();
+    std::printf("%s\n", out.dump(2).c_str());
   }
   return 0;
 }
@@ -489,7 +325,7 @@ int run_baseline(const GlobalOptions& global, const BaselineArgs& a,
                          : std::max<std::int64_t>(1, std::llround(a.ratio * importance.numel()));
   const auto selection = interp::top_neurons(importance, count, a.criterion);
   miner::save_selection(selection, a.out, a.model);
-  const json counts = layer_counts(selection);
+  const json counts = miner::layer_counts(selection);
   if (a.json) {
     std::printf("%s\n", json({{"criterion", a.criterion},
                               {"neurons", count},
@@ -560,13 +396,101 @@ void add_miner_command(Context& context) {
     context.action = [&context, se] { return run_select(context.global, *se); };
   });
 
-  auto* report = group->add_subcommand("report", "Write RUN_DIR/report/report.md with figures");
+  auto* report = group->add_subcommand(
+      "report", "Write RUN_DIR/report/report.html and report.md with figures");
   auto report_dir = std::make_shared<std::string>();
   report->add_option("RUN_DIR", *report_dir, "A miner run directory")->required();
   report->callback([&context, report_dir] {
     context.action = [&context, report_dir] {
       start_runtime(context.global);
-      std::printf("report: %s\n", miner::write_report(*report_dir).c_str());
+      const auto md = miner::write_report(*report_dir);
+      std::printf("report: %s\n        %s\n", (md.parent_path() / "report.html").c_str(),
+                  md.c_str());
+      return 0;
+    };
+  });
+
+  auto* neurons = group->add_subcommand(
+      "neurons", "List a run's (or a selection file's) neurons with their modalities and scores");
+  struct NeuronsArgs {
+    std::string run;
+    std::string modality;
+    std::int64_t top = 0;
+    bool json = false;
+  };
+  auto na = std::make_shared<NeuronsArgs>();
+  neurons->add_option("RUN", na->run, "A miner run folder or a selection file")->required();
+  neurons->add_option("--modality", na->modality, "Only the neurons this modality chose");
+  neurons->add_option("--top", na->top, "Only the N highest-scoring (with --modality; 0: all)")
+      ->check(CLI::NonNegativeNumber);
+  neurons->add_flag("--json", na->json, "Print one JSON document");
+  neurons->callback([&context, na] {
+    context.action = [&context, na] {
+      start_runtime(context.global);
+      auto listing = miner::run_neurons(na->run);
+      if (!na->modality.empty()) {
+        const auto& per = listing["per_modality"];
+        std::vector<std::string> names;
+        for (const auto& [k, v] : per.items()) names.push_back(k);
+        CS_CHECK_AS(UnknownNameError, per.contains(na->modality), "the selection has no modality '",
+                    na->modality, "' (it has ", join(names, ", "), ")",
+                    did_you_mean(na->modality, names));
+        json kept = json::array();
+        for (const auto& n : listing["neurons"]) {
+          const auto& by = n["modalities"];
+          if (std::find(by.begin(), by.end(), na->modality) != by.end()) kept.push_back(n);
+        }
+        if (!kept.empty() && kept[0].contains("scores")) {
+          std::stable_sort(kept.begin(), kept.end(), [&](const json& a, const json& b) {
+            return a["scores"][na->modality].get<double>() >
+                   b["scores"][na->modality].get<double>();
+          });
+        }
+        if (na->top > 0 && static_cast<std::int64_t>(kept.size()) > na->top) {
+          kept.erase(kept.begin() + na->top, kept.end());
+        }
+        listing["neurons"] = kept;
+      } else {
+        CS_CHECK_AS(ConfigError, na->top == 0, "--top needs --modality (whose score ranks them)");
+      }
+      if (na->json) {
+        std::printf("%s\n", listing.dump(2).c_str());
+        return 0;
+      }
+      const auto layers = listing["layers"].get<std::int64_t>();
+      const auto width = listing["neurons_per_layer"].get<std::int64_t>();
+      std::printf(
+          "%s: %s %.1f%% of %lld x %lld = %lld neurons asked; %lld distinct neurons "
+          "chosen, %lld of them by two or more modalities\n",
+          listing["selection"].get<std::string>().c_str(),
+          listing["strategy"].get<std::string>().c_str(), 100.0 * listing["ratio"].get<double>(),
+          static_cast<long long>(layers), static_cast<long long>(width),
+          static_cast<long long>(listing["slots"].get<std::int64_t>()),
+          static_cast<long long>(listing["distinct"].get<std::int64_t>()),
+          static_cast<long long>(listing["shared"].get<std::int64_t>()));
+      std::string counts;
+      for (const auto& [k, v] : listing["per_modality"].items()) {
+        counts += (counts.empty() ? "" : ", ") + k + " " + std::to_string(v.get<std::int64_t>());
+      }
+      std::printf("per modality: %s\n\n", counts.c_str());
+      std::vector<std::string> score_columns;
+      if (!listing["neurons"].empty() && listing["neurons"][0].contains("scores")) {
+        for (const auto& [k, v] : listing["neurons"][0]["scores"].items())
+          score_columns.push_back(k);
+      }
+      std::printf("%-28s %-24s", "neuron", "chosen by");
+      for (const auto& c : score_columns) std::printf(" %9s", c.c_str());
+      std::printf("\n");
+      for (const auto& n : listing["neurons"]) {
+        std::vector<std::string> by;
+        for (const auto& m : n["modalities"]) by.push_back(m.get<std::string>());
+        std::printf("%-28s %-24s", n["name"].get<std::string>().c_str(), join(by, ",").c_str());
+        for (const auto& c : score_columns) std::printf(" %9.4f", n["scores"][c].get<double>());
+        std::printf("\n");
+      }
+      if (score_columns.empty()) {
+        std::printf("\n(no scores: pass a miner run folder with scores/ to see them)\n");
+      }
       return 0;
     };
   });
@@ -653,6 +577,7 @@ void add_miner_command(Context& context) {
       ->default_val(ra->split);
   run->add_flag("--complementary", ra->complementary,
                 "Deactivate every neuron except the selected ones");
+  run->add_flag("--json", ra->json, "Print the study's summary as one JSON document");
   run->callback([&context, ra] {
     context.action = [&context, ra] { return run_pipeline(context.global, *ra); };
   });

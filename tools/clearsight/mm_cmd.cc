@@ -2,15 +2,20 @@
 // synthetic task suite.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/audio.h"
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/image.h"
+#include "clearsight/core/log.h"
 #include "clearsight/core/paths.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/mm/data.h"
@@ -33,11 +38,16 @@ mm::Split parse_split(const std::string& name) {
   CS_THROW(ConfigError, "unknown split '", name, "' (train, validation, test)");
 }
 
-torch::Tensor image_tensor(const RgbImage& image, std::int64_t size, const std::string& path) {
-  CS_CHECK_AS(ShapeError, image.width == size && image.height == size, "'", path, "' is ",
-              image.width, "x", image.height, "; the model expects ", size, "x", size, " images");
-  return torch::from_blob(const_cast<std::uint8_t*>(image.pixels.data()),
-                          {image.height, image.width, 3}, torch::kUInt8)
+// An image file (PNG, JPEG, ...) as the model's [3, size, size] uint8 input, resized (with a
+// note) when it has another size.
+torch::Tensor image_tensor(const std::string& path, std::int64_t size) {
+  auto image = read_image(path);
+  if (image.width != size || image.height != size) {
+    log::warn("'{}' is {}x{}; resized to the {}x{} the model expects", path, image.width,
+              image.height, size, size);
+    image = resize_image(image, static_cast<int>(size), static_cast<int>(size));
+  }
+  return torch::from_blob(image.pixels.data(), {image.height, image.width, 3}, torch::kUInt8)
       .permute({2, 0, 1})
       .clone();
 }
@@ -251,14 +261,19 @@ int run_ask(const GlobalOptions& global, const AskArgs& a) {
   if (!a.image.empty()) {
     CS_CHECK_AS(ConfigError, config.vision_config.enabled, "model '", a.model,
                 "' has no vision tower; it cannot take --image");
-    sample.image = image_tensor(read_png(a.image), config.vision_config.image_size, a.image);
+    sample.image = image_tensor(a.image, config.vision_config.image_size);
   }
   if (!a.video.empty()) {
     CS_CHECK_AS(ConfigError, config.vision_config.enabled, "model '", a.model,
                 "' has no vision tower; it cannot take --video");
+    CS_CHECK_AS(ShapeError,
+                static_cast<std::int64_t>(a.video.size()) == config.vision_config.max_frames,
+                "--video has ", a.video.size(), " frame(s); model '", a.model, "' takes videos of ",
+                config.vision_config.max_frames, " frames (give --video ",
+                config.vision_config.max_frames, " image files)");
     std::vector<torch::Tensor> frames;
     for (const auto& path : a.video) {
-      frames.push_back(image_tensor(read_png(path), config.vision_config.image_size, path));
+      frames.push_back(image_tensor(path, config.vision_config.image_size));
     }
     sample.video = torch::stack(frames);
   }
@@ -280,9 +295,39 @@ int run_ask(const GlobalOptions& global, const AskArgs& a) {
   mm::GenerateOptions gen;
   gen.max_new_tokens = a.max_new_tokens;
   loaded.model->eval();
+  const auto t0 = std::chrono::steady_clock::now();
   const auto out =
       loaded.model->generate(batch.prompts, batch.inputs, gen, loaded.tokenizer.im_end_id());
-  std::printf("%s\n", loaded.tokenizer.decode(out[0]).c_str());
+  const double answer_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Words the vocabulary lacks are read as <|unk|>: say which, the answer may rest on them.
+  std::vector<std::string> unknown;
+  {
+    std::istringstream words(a.question);
+    std::string w;
+    while (words >> w) {
+      if (loaded.tokenizer.encode(w) == std::vector<std::int64_t>{loaded.tokenizer.unk_id()} &&
+          std::find(unknown.begin(), unknown.end(), w) == unknown.end()) {
+        unknown.push_back(w);
+      }
+    }
+  }
+  const std::string answer = loaded.tokenizer.decode(out[0]);
+  if (a.json) {
+    json doc = {{"model", a.model},
+                {"answer", answer},
+                {"ids", out[0]},
+                {"prompt_tokens", batch.prompts[0].size()},
+                {"unknown_words", unknown},
+                {"answer_s", answer_s}};
+    std::printf("%s\n", doc.dump(2).c_str());
+    return 0;
+  }
+  if (!unknown.empty()) {
+    log::warn("{} word(s) of the question are not in {}'s vocabulary and were read as <|unk|>: {}",
+              unknown.size(), a.model, join(unknown, ", "));
+  }
+  std::printf("%s\n", answer.c_str());
   return 0;
 }
 

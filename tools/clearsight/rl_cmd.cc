@@ -32,7 +32,25 @@ struct TrainArgs {
   std::int64_t stop_after = 0;
   int seeds = 0;
   int workers = 0;
+  bool json = false;
 };
+
+// The outcome of a training run as JSON (rl train --json, imitate --json).
+nlohmann::json train_json(const fs::path& run_dir, std::int64_t steps, std::int64_t total,
+                          bool finished, double last, double best) {
+  return {{"run_dir", run_dir.string()},
+          {"steps", steps},
+          {"total_steps", total},
+          {"finished", finished},
+          {"last_eval_return", last},
+          {"best_eval_return", best},
+          {"policy", (run_dir / "policy").string()},
+          {"best", (run_dir / "best").string()},
+          {"metrics", (run_dir / "metrics.jsonl").string()},
+          {"progress_csv", (run_dir / "progress.csv").string()},
+          {"eval_csv", (run_dir / "eval.csv").string()},
+          {"resume", finished ? "" : "clearsight rl train --resume " + run_dir.string()}};
+}
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
@@ -63,6 +81,22 @@ int run_train(const GlobalOptions& global, const TrainArgs& a) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int workers = a.workers > 0 ? a.workers : cores;
     const auto results = rl::train_rl_seeds(cfg, run_dir, a.seeds, workers);
+    if (a.json) {
+      nlohmann::json seeds = nlohmann::json::array();
+      for (std::size_t k = 0; k < results.size(); ++k) {
+        const auto dir = rl::seed_run_dir(run_dir, cfg.seed + k);
+        auto j = train_json(dir, results[k].steps, cfg.steps, results[k].finished,
+                            results[k].last_eval_return, results[k].best_eval_return);
+        j["seed"] = cfg.seed + k;
+        seeds.push_back(j);
+      }
+      std::printf("%s\n", nlohmann::json{{"run_dir", run_dir.string()},
+                                         {"summary", (run_dir / "seeds.json").string()},
+                                         {"seeds", seeds}}
+                              .dump(2)
+                              .c_str());
+      return 0;
+    }
     for (std::size_t k = 0; k < results.size(); ++k) {
       const auto seed = cfg.seed + k;
       std::printf("seed %llu: %lld steps%s, last eval return %.1f, best %.1f  (%s)\n",
@@ -74,6 +108,13 @@ int run_train(const GlobalOptions& global, const TrainArgs& a) {
     return 0;
   }
   const auto result = rl::train_rl(cfg, run_dir);
+  if (a.json) {
+    std::printf("%s\n", train_json(run_dir, result.steps, cfg.steps, result.finished,
+                                   result.last_eval_return, result.best_eval_return)
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
   if (!result.finished) {
     std::printf("stopped at step %lld of %lld; continue with: clearsight rl train --resume %s\n",
                 static_cast<long long>(result.steps), static_cast<long long>(cfg.steps),
@@ -132,23 +173,12 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a) {
   const std::string env = a.env.empty() ? policy->env_name() : a.env;
   const auto seed = derive_seed(global.runtime.seed, "eval");
   const auto stats = rl::evaluate_policy(*policy, env, a.episodes, seed, !a.stochastic);
-  double min = stats.returns.front(), max = stats.returns.front();
-  for (double r : stats.returns) {
-    min = std::min(min, r);
-    max = std::max(max, r);
-  }
   if (a.json) {
     nlohmann::json j = {{"policy", a.policy},
                         {"env", env},
-                        {"episodes", a.episodes},
                         {"deterministic", !a.stochastic},
-                        {"seed", global.runtime.seed},
-                        {"return_mean", stats.mean()},
-                        {"return_std", stats.stddev()},
-                        {"return_min", min},
-                        {"return_max", max},
-                        {"returns", stats.returns},
-                        {"lengths", stats.lengths}};
+                        {"seed", global.runtime.seed}};
+    j.update(episodes_json(stats.returns, stats.lengths));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%s on %s, %d episodes (%s):\n", a.policy.c_str(), env.c_str(), a.episodes,
@@ -157,8 +187,7 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a) {
       std::printf("  episode %3zu  return %10.2f  length %4lld\n", i, stats.returns[i],
                   static_cast<long long>(stats.lengths[i]));
     }
-    std::printf("return %.2f +- %.2f (min %.2f, max %.2f)\n", stats.mean(), stats.stddev(), min,
-                max);
+    std::printf("%s\n", episodes_line(stats.returns).c_str());
   }
   if (!a.render.empty()) render_episode(*policy, a, seed);
   return 0;
@@ -173,6 +202,7 @@ void add_rl_command(Context& context) {
   auto t = std::make_shared<TrainArgs>();
   auto* train = group->add_subcommand("train", "Train a policy (resumable)");
   train->add_option("--env", t->env, "Environment name")->default_val(t->env);
+  train->add_flag("--json", t->json, "Print the outcome as one JSON document");
   train->add_option("--algo", t->algo, "sac or ppo")->default_val(t->algo);
   train->add_option("--steps", t->steps, "Total environment steps")->default_val(t->steps);
   train->add_option("--num-envs", t->num_envs, "Parallel environments")->default_val(t->num_envs);

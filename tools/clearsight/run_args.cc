@@ -1,5 +1,7 @@
 // Arguments several commands share (--dtype; the --out / --resume choice of resumable trainings)
 // and the report printout of the benchmark sweeps.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -59,6 +61,13 @@ void add_sweep_command(Context& context, const std::string& name, const std::str
       start_runtime(context.global);
       config::Json raw =
           a->config_file.empty() ? config::Json::object() : config::load_file(a->config_file);
+      // Paths in a config file are relative to the file (an expert may also be a zoo name).
+      const fs::path base = fs::path(a->config_file).parent_path();
+      for (const char* key : {"expert", "demos"}) {
+        if (a->config_file.empty() || !raw.contains(key) || !raw[key].is_string()) continue;
+        const fs::path value = raw[key].get<std::string>();
+        if (value.is_relative() && fs::exists(base / value)) raw[key] = (base / value).string();
+      }
       for (const auto& o : a->overrides) config::apply_override(raw, o);
       run(raw, a->out, a->report_only);
       return print_report(a->out);
@@ -70,6 +79,51 @@ int print_report(const std::string& out) {
   std::printf("%s", read_file(fs::path(out) / "report.md").c_str());
   std::printf("\nreport: %s/report.md\n", out.c_str());
   return 0;
+}
+
+nlohmann::json episodes_json(const std::vector<double>& returns,
+                             const std::vector<std::int64_t>& lengths) {
+  CS_CHECK_AS(ShapeError, returns.size() == lengths.size() && !returns.empty(),
+              "episodes_json: ", returns.size(), " returns for ", lengths.size(), " lengths");
+  nlohmann::json episodes = nlohmann::json::array();
+  double mean = 0, mean_length = 0;
+  double lo = returns.front(), hi = returns.front();
+  for (std::size_t i = 0; i < returns.size(); ++i) {
+    episodes.push_back({{"return", returns[i]}, {"length", lengths[i]}});
+    mean += returns[i];
+    mean_length += static_cast<double>(lengths[i]);
+    lo = std::min(lo, returns[i]);
+    hi = std::max(hi, returns[i]);
+  }
+  const double n = static_cast<double>(returns.size());
+  mean /= n;
+  mean_length /= n;
+  double var = 0;
+  for (double r : returns) var += (r - mean) * (r - mean);
+  return {{"episodes", episodes},
+          {"returns", returns},
+          {"lengths", lengths},
+          {"return_mean", mean},
+          {"return_std", std::sqrt(var / n)},
+          {"return_min", lo},
+          {"return_max", hi},
+          {"length_mean", mean_length}};
+}
+
+std::string episodes_line(const std::vector<double>& returns) {
+  const auto j = episodes_json(returns, std::vector<std::int64_t>(returns.size(), 0));
+  char buffer[160];
+  if (returns.size() == 1) {
+    std::snprintf(buffer, sizeof(buffer), "return %.2f (one episode: no spread)",
+                  j["return_mean"].get<double>());
+  } else {
+    std::snprintf(buffer, sizeof(buffer),
+                  "return %.2f +- %.2f (std; min %.2f, max %.2f) over %zu "
+                  "episodes",
+                  j["return_mean"].get<double>(), j["return_std"].get<double>(),
+                  j["return_min"].get<double>(), j["return_max"].get<double>(), returns.size());
+  }
+  return buffer;
 }
 
 }  // namespace clearsight::cli

@@ -96,12 +96,8 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a) {
     nlohmann::json j{{"run", a.run},
                      {"networks", a.best ? "best" : "agent"},
                      {"env", cfg.env},
-                     {"episodes", a.episodes},
-                     {"seed", global.runtime.seed},
-                     {"return_mean", stats.mean()},
-                     {"return_std", stats.stddev()},
-                     {"returns", stats.returns},
-                     {"lengths", stats.lengths}};
+                     {"seed", global.runtime.seed}};
+    j.update(episodes_json(stats.returns, stats.lengths));
     if (!a.gif.empty()) j["gif"] = a.gif;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -111,7 +107,7 @@ int run_eval(const GlobalOptions& global, const EvalArgs& a) {
     std::printf("  episode %3zu  return %10.2f  length %4lld\n", i, stats.returns[i],
                 static_cast<long long>(stats.lengths[i]));
   }
-  std::printf("return %.2f +- %.2f\n", stats.mean(), stats.stddev());
+  std::printf("%s\n", episodes_line(stats.returns).c_str());
   if (!a.gif.empty()) std::printf("wrote %s\n", a.gif.c_str());
   return 0;
 }

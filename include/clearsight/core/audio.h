@@ -22,7 +22,8 @@ AudioClip read_audio(const std::filesystem::path& path);
 void write_wav(const std::filesystem::path& path, const std::vector<float>& samples,
                int sample_rate);
 
-/// Resamples with a Hann-windowed sinc (low-passed at the lower Nyquist frequency).
+/// Resamples with libsoxr (high-quality preset: linear phase, low-passed below the lower Nyquist
+/// frequency); the output has floor(n x to_rate / from_rate) samples.
 std::vector<float> resample(const std::vector<float>& samples, int from_rate, int to_rate);
 
 }  // namespace clearsight

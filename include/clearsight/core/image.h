@@ -22,8 +22,18 @@ void write_png(const std::filesystem::path& path, std::span<const std::uint8_t> 
 /// Reads a PNG as 8-bit RGB (alpha dropped, grey expanded); throws IoError or FormatError.
 RgbImage read_png(const std::filesystem::path& path);
 
-/// Writes frames (each height x width x 3 bytes) as a looping animated GIF with delay_ms per
-/// frame; colours are quantised to a 256-colour palette per frame.
+/// Reads a PNG, JPEG, BMP, GIF (first frame), TGA or PNM image as 8-bit RGB through stb_image;
+/// throws IoError when missing, FormatError when not a readable image, ShapeError when its header
+/// declares more than 64 megapixels (checked before decoding).
+RgbImage read_image(const std::filesystem::path& path);
+
+/// The image resized to width x height with stb_image_resize (a Mitchell filter when shrinking,
+/// Catmull-Rom when enlarging); throws ShapeError on empty sizes.
+RgbImage resize_image(const RgbImage& image, int width, int height);
+
+/// Writes frames (each height x width x 3 bytes, delay_ms apart) as a looping animated GIF that
+/// plays in real time: frames closer than 20 ms are dropped (browsers stretch shorter delays),
+/// and one 256-colour palette, quantised from frames across the clip, serves every frame.
 void write_gif(const std::filesystem::path& path,
                const std::vector<std::vector<std::uint8_t>>& frames, int width, int height,
                int delay_ms = 40);

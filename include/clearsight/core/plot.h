@@ -11,8 +11,20 @@ namespace clearsight {
 
 /// One named series of (x, y) points.
 struct PlotSeries {
+  PlotSeries() = default;
+  /// A series of points, drawn with the defaults (solid, gnuplot's next colour, no band).
+  PlotSeries(std::string series_name, std::vector<std::pair<double, double>> series_points = {})
+      : name(std::move(series_name)), points(std::move(series_points)) {}
   std::string name;
   std::vector<std::pair<double, double>> points;
+  /// Drawn dashed (e.g. the "after" half of a before / after pair).
+  bool dashed = false;
+  /// A gnuplot colour ("#1b9e77"); empty: gnuplot's next colour.
+  std::string color;
+  /// Optional shaded band (lower, upper) per point, drawn under the line (seed spreads).
+  std::vector<std::pair<double, double>> band;
+  /// Points only, no line (reference markers).
+  bool no_points = false;
 };
 
 /// A line plot.
@@ -24,6 +36,30 @@ struct LinePlot {
   /// Integer ticks on x (layers).
   bool integer_x = true;
 };
+
+/// Grouped bars: values[g][c] is group g's bar in category c, with optional error bars.
+struct BarPlot {
+  std::string title;
+  std::string ylabel;
+  /// One label per category along x.
+  std::vector<std::string> categories;
+  /// One legend entry per group.
+  std::vector<std::string> groups;
+  /// [groups][categories] finite values.
+  std::vector<std::vector<double>> values;
+  /// Empty, or [groups][categories] half-widths of error bars (0: none).
+  std::vector<std::vector<double>> errors;
+  /// One colour per group (or empty: gnuplot's colours).
+  std::vector<std::string> colors;
+};
+
+/// A qualitative colour for index i (one per modality or method; ColorBrewer Dark2).
+std::string series_color(std::size_t i);
+
+/// Renders grouped bars to an SVG file atomically; throws ConfigError (bad shape), NumericError
+/// (non-finite values) or RuntimeError (gnuplot missing or failing).
+void render_bars_svg(const BarPlot& plot, const std::filesystem::path& path, int width = 640,
+                     int height = 400);
 
 /// Whether a gnuplot executable is available.
 bool gnuplot_available();

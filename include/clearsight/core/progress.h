@@ -1,4 +1,4 @@
-// A terminal progress bar with rate and ETA that stays quiet when stderr is not a terminal.
+// A terminal progress bar with rate and ETA; off a terminal it logs one line when a stage ends.
 #pragma once
 
 #include <chrono>
@@ -46,7 +46,8 @@ class ProgressBar {
   std::int64_t done() const { return done_; }
   /// Units per second since the start.
   double rate() const;
-  /// Estimated seconds left, or a negative number when unknown.
+  /// Estimated seconds left at the rate since the first unit (the warm-up excluded), or a negative
+  /// number while unknown (before the second unit).
   double eta_seconds() const;
   /// Whether this bar draws at all.
   bool active() const { return active_; }
@@ -66,6 +67,9 @@ class ProgressBar {
   std::string postfix_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
+  bool warmed_ = false;
+  std::int64_t warm_done_ = 0;
+  std::chrono::steady_clock::time_point warm_time_;
 };
 
 /// Whether the stream is attached to a terminal.

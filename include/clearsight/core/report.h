@@ -1,6 +1,6 @@
-// The run directory every explain method writes: numbers as JSON (result.json) and safetensors,
-// and a report (report.md and report.html side by side) with pictures: SVG plots drawn by
-// gnuplot, PNG heatmap overlays, and text tokens coloured by a score.
+// The run directory every explain method (and the MINER and bench-il reports) writes: numbers as
+// JSON (result.json) and safetensors, and a report (report.md and report.html side by side) with
+// pictures: SVG plots drawn by gnuplot, PNG heatmap overlays, and text tokens coloured by a score.
 #pragma once
 
 #include <torch/torch.h>
@@ -13,7 +13,7 @@
 
 #include "clearsight/core/plot.h"
 
-namespace clearsight::interp {
+namespace clearsight {
 
 /// A report under construction; write() renders it as Markdown and HTML. Pictures are written
 /// into the run directory as they are added, atomically.
@@ -33,6 +33,8 @@ class Report {
              const std::vector<std::vector<std::string>>& rows);
   /// A line plot rendered to SVG as file (relative to dir), shown with caption.
   void line_plot(const LinePlot& plot, const std::string& file, const std::string& caption);
+  /// Grouped bars (with error bars) rendered to SVG as file, shown with caption.
+  void bar_plot(const BarPlot& plot, const std::string& file, const std::string& caption);
   /// A heatmap of values [rows, cols] (float) rendered to SVG with row and column labels (either
   /// may be empty: then indices are used).
   void heatmap(const torch::Tensor& values, const std::vector<std::string>& row_labels,
@@ -83,4 +85,4 @@ nlohmann::json tensor_to_json(const torch::Tensor& values);
 /// Formats x with `digits` significant digits.
 std::string format_number(double x, int digits = 4);
 
-}  // namespace clearsight::interp
+}  // namespace clearsight

@@ -38,7 +38,9 @@ class RunDir {
   /// Writes any JSON document atomically under the directory.
   void write_json(const std::string& relative, const nlohmann::json& value) const;
 
-  /// Appends one metrics record (a JSON object) as a line of metrics.jsonl and flushes it.
+  /// Appends one metrics record (a JSON object) as a line of metrics.jsonl and flushes it, and as
+  /// a row of eval.csv (records with an "eval_" key) or progress.csv (the others): SB3-style CSVs
+  /// with a header row, widened when a record brings a new key.
   void log_metrics(const nlohmann::json& record) const;
   /// Reads metrics.jsonl; a torn last line (from a killed run) is skipped.
   std::vector<nlohmann::json> read_metrics() const;

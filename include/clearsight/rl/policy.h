@@ -33,9 +33,15 @@ class Policy {
   virtual const nlohmann::json& info() const = 0;
 };
 
-/// Loads a policy directory (policy.json + actor.safetensors [+ obs_norm.safetensors]); throws
-/// IoError when missing, FormatError/ShapeError when corrupt or inconsistent.
-std::unique_ptr<Policy> load_policy(const std::filesystem::path& dir);
+/// The policy directory name_or_dir names: itself when it exists, else the expert zoo's policy
+/// of that name (assets/experts/<name>, from any working directory); throws IoError listing the
+/// zoo otherwise.
+std::filesystem::path resolve_policy_dir(const std::filesystem::path& name_or_dir);
+
+/// Loads a policy directory (policy.json + actor.safetensors [+ obs_norm.safetensors]) or a zoo
+/// expert by name ("swimmer"); throws IoError when missing, FormatError/ShapeError when corrupt
+/// or inconsistent.
+std::unique_ptr<Policy> load_policy(const std::filesystem::path& name_or_dir);
 
 /// A policy that samples uniformly in [-1, 1] (non-expert data, baselines, tests).
 std::unique_ptr<Policy> make_random_policy(const std::string& env_name);

@@ -49,6 +49,65 @@ TEST(CoreImage, GifHasHeaderAndAllFrames) {
   EXPECT_EQ(bytes.back(), ';');
 }
 
+// Physics steps of 8 ms would be played at 10 cs each by browsers: frames under 20 ms apart are
+// dropped and the kept ones' delays (>= 2 cs) add up to the clip's real duration.
+TEST(CoreImage, GifDelaysAreAtLeastTwoCentisecondsAndKeepRealTime) {
+  testing::TempDir dir;
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (int i = 0; i < 30; ++i) frames.push_back(gradient(8, 8, 3 * i));
+  write_gif(dir / "fast.gif", frames, 8, 8, 8);
+  const std::string bytes = read_file(dir / "fast.gif");
+  std::vector<int> delays;
+  for (std::size_t i = 0; i + 8 < bytes.size(); ++i) {
+    if (static_cast<unsigned char>(bytes[i]) == 0x21 &&
+        static_cast<unsigned char>(bytes[i + 1]) == 0xF9 &&
+        static_cast<unsigned char>(bytes[i + 8]) == 0x2C) {
+      delays.push_back(static_cast<unsigned char>(bytes[i + 4]) |
+                       (static_cast<unsigned char>(bytes[i + 5]) << 8));
+    }
+  }
+  ASSERT_EQ(delays.size(), 10u);  // frames 0, 3, 6, ... (24 ms apart)
+  int total = 0;
+  for (int d : delays) {
+    EXPECT_GE(d, 2);
+    total += d;
+  }
+  EXPECT_NEAR(total, 24, 2);  // 30 frames x 8 ms
+  // One global palette: the screen descriptor's flag byte announces a 256-entry colour table.
+  EXPECT_EQ(static_cast<unsigned char>(bytes[10]) & 0x80, 0x80);
+}
+
+TEST(CoreImage, ReadImageMatchesReadPngAndResizeKeepsFlatColours) {
+  testing::TempDir dir;
+  const auto pixels = gradient(17, 9, 5);
+  write_png(dir / "a.png", pixels, 17, 9);
+  const auto a = read_image(dir / "a.png");
+  EXPECT_EQ(a.width, 17);
+  EXPECT_EQ(a.height, 9);
+  EXPECT_EQ(a.pixels, read_png(dir / "a.png").pixels);
+  RgbImage flat;
+  flat.width = 64;
+  flat.height = 48;
+  flat.pixels.assign(64 * 48 * 3, 0);
+  for (std::size_t i = 0; i < flat.pixels.size(); i += 3) {
+    flat.pixels[i] = 200;
+    flat.pixels[i + 1] = 100;
+    flat.pixels[i + 2] = 50;
+  }
+  const auto small = resize_image(flat, 32, 32);
+  EXPECT_EQ(small.width, 32);
+  EXPECT_EQ(small.pixels.size(), 32u * 32 * 3);
+  for (std::size_t i = 0; i < small.pixels.size(); i += 3) {
+    ASSERT_NEAR(small.pixels[i], 200, 1);
+    ASSERT_NEAR(small.pixels[i + 1], 100, 1);
+    ASSERT_NEAR(small.pixels[i + 2], 50, 1);
+  }
+  EXPECT_THROW(resize_image(flat, 0, 4), ShapeError);
+  testing::write_bytes(dir / "bad.jpg", "\xff\xd8\xff not really");
+  EXPECT_THROW(read_image(dir / "bad.jpg"), FormatError);
+  EXPECT_THROW(read_image(dir / "missing.jpg"), IoError);
+}
+
 TEST(CoreImage, TilesAndErrors) {
   testing::TempDir dir;
   const auto tiled =

@@ -58,7 +58,10 @@ TEST(CorePlot, HeatmapDrawsAnImageForBothPalettes) {
   render_heatmap_svg(diverging, dir / "div.svg");
   const std::string svg = read_file(dir / "div.svg");
   EXPECT_TRUE(is_svg(svg));
-  EXPECT_GE(count(svg, "<image"), 1u);  // the matrix (and the colour box) as embedded PNG
+  // Each cell is its own filled shape (`with image pixels`): a browser cannot smooth cells into
+  // gradients the data do not have, as it did with gnuplot's embedded PNG.
+  EXPECT_EQ(count(svg, "<image"), 0u);
+  EXPECT_GE(count(svg, "<polygon"), 6u);
   EXPECT_NE(svg.find("&lt;s"), std::string::npos);
   EXPECT_NE(svg.find("sat &amp; ran"), std::string::npos);
   EXPECT_NE(svg.find("layer 1"), std::string::npos);
@@ -134,6 +137,42 @@ TEST(CorePlot, ScatterRejectsBadInput) {
   plot.series = {{"a", {{0, std::numeric_limits<double>::infinity()}}}};
   EXPECT_THROW(render_scatter_svg(plot, dir / "s.svg"), NumericError);
   EXPECT_FALSE(std::filesystem::exists(dir / "s.svg"));
+  EXPECT_EQ(testing::count_temp_files(dir.path()), 0);
+}
+
+TEST(CorePlot, BarsWithErrorBarsAndBandsAndDashes) {
+  if (!gnuplot_available()) GTEST_SKIP() << "gnuplot is not installed";
+  testing::TempDir dir;
+  BarPlot bars;
+  bars.title = "scores";
+  bars.categories = {"scene_vqa", "text_choice"};
+  bars.groups = {"original", "random"};
+  bars.values = {{0.5, 0.7}, {0.45, 0.69}};
+  bars.errors = {{0, 0}, {0.02, 0.01}};
+  render_bars_svg(bars, dir / "bars.svg");
+  const std::string svg = read_file(dir / "bars.svg");
+  EXPECT_TRUE(is_svg(svg));
+  EXPECT_NE(svg.find("scene_vqa"), std::string::npos);
+  EXPECT_NE(svg.find(">random<"), std::string::npos);
+  bars.values[1].pop_back();
+  EXPECT_THROW(render_bars_svg(bars, dir / "bad.svg"), ConfigError);
+  bars.values[1] = {0.1, std::nan("")};
+  EXPECT_THROW(render_bars_svg(bars, dir / "bad.svg"), NumericError);
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.svg"));
+
+  LinePlot plot;
+  plot.title = "curves";
+  PlotSeries mean("gail", {{0, 1}, {1, 2}});
+  mean.band = {{0.5, 1.5}, {1.5, 2.5}};
+  PlotSeries after("after", {{0, 2}, {1, 1}});
+  after.dashed = true;
+  plot.series = {mean, after};
+  render_svg(plot, dir / "band.svg");
+  const std::string band = read_file(dir / "band.svg");
+  EXPECT_TRUE(is_svg(band));
+  EXPECT_NE(band.find("stroke-dasharray"), std::string::npos);
+  plot.series[0].band.pop_back();
+  EXPECT_THROW(render_svg(plot, dir / "bad.svg"), ConfigError);
   EXPECT_EQ(testing::count_temp_files(dir.path()), 0);
 }
 

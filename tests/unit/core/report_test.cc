@@ -1,4 +1,4 @@
-#include "clearsight/interp/report.h"
+#include "clearsight/core/report.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "clearsight/core/safetensors.h"
 #include "test_util.h"
 
-namespace clearsight::interp {
+namespace clearsight {
 namespace {
 
 namespace fs = std::filesystem;
@@ -68,7 +68,7 @@ class NoGnuplot {
   std::optional<std::string> old_;
 };
 
-TEST(InterpReport, WritesMarkdownAndHtml) {
+TEST(CoreReport, WritesMarkdownAndHtml) {
   testing::TempDir dir;
   const fs::path run = dir / "run";
   Report report(run, "Attribution <x> & \"y\"");
@@ -130,7 +130,7 @@ TEST(InterpReport, WritesMarkdownAndHtml) {
   EXPECT_EQ(testing::count_temp_files(run / "plots"), 0);
 }
 
-TEST(InterpReport, TableRowsMustMatchTheHeader) {
+TEST(CoreReport, TableRowsMustMatchTheHeader) {
   testing::TempDir dir;
   Report report(dir.path(), "t");
   EXPECT_THROW(report.table({"a", "b"}, {{"1", "2"}, {"3"}}), ConfigError);
@@ -139,7 +139,7 @@ TEST(InterpReport, TableRowsMustMatchTheHeader) {
   EXPECT_NO_THROW(report.table({"a"}, {}));
 }
 
-TEST(InterpReport, TokensAreColouredBySign) {
+TEST(CoreReport, TokensAreColouredBySign) {
   testing::TempDir dir;
   Report report(dir.path(), "tokens");
   report.tokens({"good", "bad", "meh", "a|b", "<s>"}, {2.0, -1.0, 0.0, 0.5, -2.0}, "Scores");
@@ -167,7 +167,7 @@ TEST(InterpReport, TokensAreColouredBySign) {
   EXPECT_NE(md.find("*Scores*"), std::string::npos);
 }
 
-TEST(InterpReport, OverlayIsUpscaledAndColoured) {
+TEST(CoreReport, OverlayIsUpscaledAndColoured) {
   testing::TempDir dir;
   Report report(dir.path(), "overlay");
   // One-sign heat on the left half only: the right half keeps the image's grey.
@@ -209,7 +209,7 @@ TEST(InterpReport, OverlayIsUpscaledAndColoured) {
   EXPECT_EQ(testing::count_temp_files(dir.path()), 0);
 }
 
-TEST(InterpReport, FiguresAreSkippedWithoutGnuplot) {
+TEST(CoreReport, FiguresAreSkippedWithoutGnuplot) {
   testing::TempDir dir;
   Report report(dir.path(), "no plots");
   {
@@ -235,7 +235,7 @@ TEST(InterpReport, FiguresAreSkippedWithoutGnuplot) {
   EXPECT_EQ(count(html, "<img src="), 1u);
 }
 
-TEST(InterpReport, ChecksShapesAndPaths) {
+TEST(CoreReport, ChecksShapesAndPaths) {
   testing::TempDir dir;
   Report report(dir.path(), "checks");
   EXPECT_THROW(report.heatmap(torch::zeros({3}), {}, {}, "h", "h.svg", ""), ShapeError);
@@ -253,7 +253,7 @@ TEST(InterpReport, ChecksShapesAndPaths) {
   EXPECT_NE(read_file(dir / "report.md").find("](my%20picture.svg)"), std::string::npos);
 }
 
-TEST(InterpReport, WritesResultJsonAndTensors) {
+TEST(CoreReport, WritesResultJsonAndTensors) {
   testing::TempDir dir;
   const nlohmann::json value = {{"method", "saliency"}, {"scores", {1.5, -2.0}}};
   write_result(dir / "run", value);
@@ -271,7 +271,7 @@ TEST(InterpReport, WritesResultJsonAndTensors) {
   EXPECT_EQ(testing::count_temp_files(dir / "run"), 0);
 }
 
-TEST(InterpReport, TensorToJsonNestsAnyDimension) {
+TEST(CoreReport, TensorToJsonNestsAnyDimension) {
   EXPECT_EQ(tensor_to_json(torch::tensor(2.5)), nlohmann::json(2.5));
   EXPECT_EQ(tensor_to_json(torch::tensor({1.0, 2.0})), nlohmann::json({1.0, 2.0}));
   const auto m = tensor_to_json(torch::arange(6).reshape({2, 3}));
@@ -286,7 +286,7 @@ TEST(InterpReport, TensorToJsonNestsAnyDimension) {
   EXPECT_EQ(tensor_to_json(torch::zeros({0})), nlohmann::json::array());
 }
 
-TEST(InterpReport, FormatNumberUsesSignificantDigits) {
+TEST(CoreReport, FormatNumberUsesSignificantDigits) {
   EXPECT_EQ(format_number(3.14159265), "3.142");
   EXPECT_EQ(format_number(1234567.0), "1.235e+06");
   EXPECT_EQ(format_number(0.0001234), "0.0001234");
@@ -297,4 +297,4 @@ TEST(InterpReport, FormatNumberUsesSignificantDigits) {
 }
 
 }  // namespace
-}  // namespace clearsight::interp
+}  // namespace clearsight

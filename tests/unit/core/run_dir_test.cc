@@ -37,6 +37,20 @@ TEST(CoreRunDir, ConfigAndMetricsRoundTrip) {
   EXPECT_EQ(nlohmann::json::parse(read_file(run.path() / "nested/summary.json"))["x"], 1);
 }
 
+// Train and eval rows also land in SB3-style CSVs; a new key widens the header and keeps the rows.
+TEST(CoreRunDir, MetricsAreAlsoProgressAndEvalCsv) {
+  testing::TempDir root;
+  const auto run = RunDir::at(root / "run");
+  run.log_metrics({{"step", 1}, {"loss", 0.5}});
+  run.log_metrics({{"step", 2}, {"loss", 0.25}, {"note", "a, \"b\""}});
+  run.log_metrics({{"step", 2}, {"eval_return", 10.5}});
+  run.log_metrics({{"step", 3}, {"loss", 0.125}});
+  EXPECT_EQ(read_file(run.path() / "progress.csv"),
+            "loss,step,note\n0.5,1,\n0.25,2,\"a, \"\"b\"\"\"\n0.125,3,\n");
+  EXPECT_EQ(read_file(run.path() / "eval.csv"), "eval_return,step\n10.5,2\n");
+  EXPECT_EQ(run.read_metrics().size(), 4u);
+}
+
 TEST(CoreRunDir, TornLastMetricsLineIsSkippedButCorruptMiddleIsAnError) {
   testing::TempDir root;
   const auto run = RunDir::at(root / "run");

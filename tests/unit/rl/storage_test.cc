@@ -48,10 +48,29 @@ TEST(RlStorage, ReplaySaveLoadRoundTrip) {
   for (const char* f : {"observations", "actions", "rewards", "next_observations", "terminals"}) {
     EXPECT_TRUE(torch::equal(a.field(f), b.field(f))) << f;
   }
-  ReplayBuffer wrong(9, 3, 2, 4);
-  EXPECT_THROW(wrong.load(dir / "replay.safetensors"), ShapeError);
+  ReplayBuffer smaller(5, 3, 2, 4);
+  EXPECT_THROW(smaller.load(dir / "replay.safetensors"), ShapeError);
   testing::write_bytes(dir / "bad.safetensors", "not a file");
   EXPECT_THROW(b.load(dir / "bad.safetensors"), FormatError);
+}
+
+// A run extended with more steps gets a larger buffer: the wrapped ring is unrolled oldest first
+// and the next transition goes after the newest.
+TEST(RlStorage, ReplayLoadsIntoALargerBuffer) {
+  testing::TempDir dir;
+  ReplayBuffer a(4, 1, 1, 2);
+  const auto r = torch::arange(6, torch::kFloat32);
+  a.add(r.view({6, 1}), r.view({6, 1}), r, r.view({6, 1}), torch::zeros({6}));
+  a.save(dir / "replay.safetensors");
+  ReplayBuffer b(8, 1, 1, 2);
+  b.load(dir / "replay.safetensors");
+  EXPECT_EQ(b.size(), 4);
+  EXPECT_TRUE(
+      torch::equal(b.field("observations").squeeze(1), torch::tensor({2.0f, 3.0f, 4.0f, 5.0f})));
+  const auto one = torch::full({1, 1}, 6.0f);
+  b.add(one, one, torch::full({1}, 6.0f), one, torch::zeros({1}));
+  EXPECT_EQ(b.size(), 5);
+  EXPECT_EQ(b.field("observations")[4].item<float>(), 6.0f);
 }
 
 TEST(RlStorage, GaeMatchesHandComputation) {

@@ -1,0 +1,116 @@
+// The explain toolbox in Python: each method runs exactly as its `clearsight explain` subcommand
+// (same options, same run folder with result.json and the report) and returns the result dict.
+#include <torch/extension.h>
+
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bindings.h"
+#include "clearsight/interp/attribution.h"
+#include "clearsight/interp/examples.h"
+#include "clearsight/interp/lens.h"
+#include "clearsight/interp/patching.h"
+#include "models.h"
+
+namespace py = pybind11;
+
+namespace clearsight::python {
+
+namespace {
+
+interp::SampleSelection selection(const std::string& task, const std::string& split,
+                                  std::int64_t first, std::int64_t count) {
+  interp::SampleSelection s;
+  s.task = task;
+  s.split = split;
+  s.first = first;
+  s.count = count;
+  return s;
+}
+
+// Runs a method with the GIL released and returns its result JSON as Python objects.
+template <typename Run>
+py::object run_method(Run&& run) {
+  nlohmann::json result;
+  {
+    py::gil_scoped_release release;
+    result = run();
+  }
+  return to_python(result);
+}
+
+}  // namespace
+
+void bind_explain(py::module_& root) {
+  auto m = root.def_submodule("explain", "The explain toolbox (clearsight explain ...)");
+  m.def(
+      "attribution",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& task, const std::string& split, std::int64_t first, std::int64_t count,
+         const std::string& method, int steps, const std::string& rule,
+         const std::vector<std::string>& modalities) {
+        interp::AttributionOptions o;
+        o.method = method;
+        o.steps = steps;
+        o.rule = rule;
+        o.modalities = modalities;
+        interp::validate(o);
+        const auto s = selection(task, split, first, count);
+        return run_method([&] {
+          return interp::run_attribution({*model->model, model->tokenizer, model->name}, s,
+                                         interp::Target{}, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("task") = "scene_vqa", py::arg("split") = "test",
+      py::arg("first") = 0, py::arg("count") = 1, py::arg("method") = "ig", py::arg("steps") = 64,
+      py::arg("rule") = "gauss-legendre", py::arg("modalities") = std::vector<std::string>{},
+      "explain ig / saliency / input-x-gradient of the answer's log-probability: attributions per "
+      "token, patch and frame, with the completeness check; writes out/ (result.json, report) "
+      "and returns the result");
+  m.def(
+      "patch",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& task, const std::string& split, std::int64_t first, std::int64_t count,
+         const std::string& corrupt, const std::vector<std::string>& components,
+         const std::string& metric, bool attribution) {
+        interp::PatchOptions o;
+        o.corrupt = corrupt;
+        o.components = components;
+        o.metric = metric;
+        o.attribution = attribution;
+        o.progress = false;
+        const auto s = selection(task, split, first, count);
+        return run_method([&] {
+          return interp::run_patching({*model->model, model->tokenizer, model->name}, s, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("task") = "scene_vqa", py::arg("split") = "test",
+      py::arg("first") = 0, py::arg("count") = 8, py::arg("corrupt") = "blank",
+      py::arg("components") = std::vector<std::string>{"resid_pre", "attn_out", "mlp_out", "heads"},
+      py::arg("metric") = "logit_diff", py::arg("attribution") = true,
+      "explain patch: activation (and attribution) patching per layer x position / head");
+  m.def(
+      "logit_lens",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& task, const std::string& split, std::int64_t first, std::int64_t count,
+         const std::vector<std::string>& positions, std::int64_t top_k) {
+        interp::LensOptions o;
+        o.positions = positions;
+        o.top_k = top_k;
+        const auto s = selection(task, split, first, count);
+        return run_method([&] {
+          return interp::run_logit_lens({*model->model, model->tokenizer, model->name}, s, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("task") = "scene_vqa", py::arg("split") = "test",
+      py::arg("first") = 0, py::arg("count") = 1,
+      py::arg("positions") = std::vector<std::string>{"last"}, py::arg("top_k") = 5,
+      "explain logit-lens: per-layer top tokens, answer probability and KL at chosen positions");
+}
+
+}  // namespace clearsight::python
