@@ -5,6 +5,8 @@
 #include <atomic>
 #include <fstream>
 
+#include "clearsight/core/error.h"
+
 namespace clearsight::testing {
 
 TempDir::TempDir() {
@@ -31,6 +33,15 @@ int count_temp_files(const std::filesystem::path& dir) {
     if (entry.path().filename().string().find(".tmp.") != std::string::npos) ++n;
   }
   return n;
+}
+
+std::string error_message(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace clearsight::testing

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace clearsight::testing {
@@ -24,6 +25,9 @@ class TempDir {
 
 /// Writes bytes to a file (non-atomically; tests craft malformed files with it).
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+/// The what() of the clearsight::Error that fn throws, or "" when it throws none.
+std::string error_message(const std::function<void()>& fn);
 
 /// Files in a directory whose name contains ".tmp." (left-over temporaries).
 int count_temp_files(const std::filesystem::path& dir);

@@ -20,6 +20,8 @@ std::filesystem::path temp_path_for(const std::filesystem::path& path) {
                                std::to_string(counter.fetch_add(1)));
 }
 
+}  // namespace
+
 void sync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
@@ -27,8 +29,6 @@ void sync_directory(const std::filesystem::path& dir) {
     ::close(fd);
   }
 }
-
-}  // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path path)
     : path_(std::move(path)), temp_path_(temp_path_for(path_)) {

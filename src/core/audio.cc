@@ -9,13 +9,15 @@
 
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/log.h"
 
 namespace clearsight {
 
 AudioClip read_audio(const std::filesystem::path& path) {
   std::error_code ec;
   CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path, ec), "cannot read audio '",
-              path.string(), "': no such file");
+              path.string(),
+              "': ", std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
   SF_INFO info{};
   SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
   CS_CHECK_AS(FormatError, file != nullptr, "'", path.string(),
@@ -42,6 +44,22 @@ AudioClip read_audio(const std::filesystem::path& path) {
     CS_CHECK_AS(NumericError, std::isfinite(v), "'", path.string(), "' contains NaN samples");
   }
   return clip;
+}
+
+std::vector<float> read_audio_at(const std::filesystem::path& path, int rate) {
+  const AudioClip clip = read_audio(path);
+  CS_CHECK_AS(FormatError, !clip.samples.empty(), "'", path.string(),
+              "' holds no audio samples (an empty clip has nothing to answer about)");
+  if (clip.sample_rate < rate) {
+    log::warn(
+        "'{}' is sampled at {} Hz, below the model's {} Hz: it is upsampled, and nothing "
+        "above {} Hz reaches the model",
+        path.string(), clip.sample_rate, rate, clip.sample_rate / 2);
+  }
+  auto samples = resample(clip.samples, clip.sample_rate, rate);
+  CS_CHECK_AS(FormatError, !samples.empty(), "'", path.string(), "' holds ", clip.samples.size(),
+              " samples at ", clip.sample_rate, " Hz: shorter than one sample at ", rate, " Hz");
+  return samples;
 }
 
 void write_wav(const std::filesystem::path& path, const std::vector<float>& samples,
@@ -76,7 +94,12 @@ std::vector<float> resample(const std::vector<float>& samples, int from_rate, in
   if (from_rate == to_rate || samples.empty()) return samples;
   // libsoxr's high-quality preset: linear phase, passband to 91% of the lower Nyquist frequency.
   const double ratio = static_cast<double>(to_rate) / from_rate;
-  std::vector<float> out(static_cast<std::size_t>(std::floor(samples.size() * ratio)));
+  // The clip's length at the new rate. libsoxr's one-shot call writes nothing at all when its
+  // output buffer is even one sample short of what it would produce (found by the audio fuzzer:
+  // 1000 samples at 44.1 kHz gave an empty clip with a buffer of floor(1000 * 16000 / 44100)), so
+  // the buffer has slack and the result is cut to the expected length.
+  const auto expected = static_cast<std::size_t>(std::llround(samples.size() * ratio));
+  std::vector<float> out(static_cast<std::size_t>(std::ceil(samples.size() * ratio)) + 64);
   std::size_t used = 0, written = 0;
   const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
   const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
@@ -85,7 +108,10 @@ std::vector<float> resample(const std::vector<float>& samples, int from_rate, in
                    out.size(), &written, &io, &quality, nullptr);
   CS_CHECK_AS(RuntimeError, error == nullptr, "resampling ", from_rate, " Hz to ", to_rate,
               " Hz failed (libsoxr: ", error ? error : "", ")");
-  out.resize(written);
+  CS_CHECK_AS(RuntimeError, used == samples.size() && written + 1 >= expected, "resampling ",
+              samples.size(), " samples from ", from_rate, " Hz to ", to_rate, " Hz gave ", written,
+              " samples (libsoxr read ", used, "), expected ", expected);
+  out.resize(std::min(written, expected));
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "clearsight/core/checkpoint.h"
 
+#include "clearsight/core/atomic_file.h"
+
 namespace clearsight {
 
 namespace fs = std::filesystem;
@@ -13,9 +15,13 @@ void write_checkpoint_dir(const fs::path& run, const std::string& name,
   fs::remove_all(fresh, ec);
   fs::create_directories(fresh);
   write(fresh);
+  // The new checkpoint's entries reach the disk before it replaces the old one, and the renames
+  // before the old one goes: a power cut leaves one complete checkpoint.
+  sync_directory(fresh);
   fs::remove_all(old, ec);
   if (fs::exists(current)) fs::rename(current, old);
   fs::rename(fresh, current);
+  sync_directory(run);
   fs::remove_all(old, ec);
 }
 

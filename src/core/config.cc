@@ -4,6 +4,47 @@
 #include <sstream>
 
 namespace clearsight::config {
+namespace {
+
+// Largest config file read (64 MiB): far above any real config, far below a runaway read.
+constexpr std::uintmax_t kMaxConfigBytes = 64ull << 20;
+
+// Byte offset of the first ill-formed UTF-8 sequence in text (Unicode's Table 3-7: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos when text is well-formed.
+std::size_t invalid_utf8_at(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = byte(i);
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // Range of the second byte.
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + n >= text.size()) return i;  // Truncated sequence.
+    for (std::size_t k = 1; k <= n; ++k) {
+      const unsigned char b = byte(i + k);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
 
 std::string json_type_name(const Json& value) {
   switch (value.type()) {
@@ -28,6 +69,15 @@ std::string json_type_name(const Json& value) {
 }
 
 Json load_file(const std::filesystem::path& path) {
+  // A config is a small text file: refuse FIFOs, devices (/dev/zero) and anything too large to be
+  // a config before reading a byte.
+  std::error_code ec;
+  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path, ec), "cannot open config file '",
+              path.string(),
+              "': ", std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
+  const auto size = std::filesystem::file_size(path, ec);
+  CS_CHECK_AS(FormatError, !ec && size <= kMaxConfigBytes, "config file '", path.string(), "' is ",
+              size, " bytes; a config is at most ", kMaxConfigBytes, " bytes");
   std::ifstream in(path, std::ios::binary);
   CS_CHECK_AS(IoError, in.good(), "cannot open config file '", path.string(), "'");
   std::stringstream buffer;
@@ -37,6 +87,9 @@ Json load_file(const std::filesystem::path& path) {
   } catch (const Json::parse_error& e) {
     CS_THROW(ConfigError, "config file '", path.string(), "' is not valid JSON at byte ", e.byte,
              ": ", e.what());
+  } catch (const Json::exception& e) {
+    // out_of_range: a number such as 1e999 that no double holds.
+    CS_THROW(ConfigError, "config file '", path.string(), "': ", e.what());
   }
 }
 
@@ -44,6 +97,13 @@ void apply_override(Json& target, std::string_view assignment) {
   const auto eq = assignment.find('=');
   CS_CHECK_AS(ConfigError, eq != std::string_view::npos && eq > 0, "override '", assignment,
               "' must look like key.path=value");
+  // JSON text is UTF-8: a key or bare word with other bytes could not be printed or saved.
+  const auto bad = invalid_utf8_at(assignment);
+  if (bad != std::string_view::npos) {
+    CS_CHECK_AS(ConfigError, bad < eq, "override '", assignment.substr(0, eq),
+                "=...': the value is not valid UTF-8 (byte ", bad, ")");
+    CS_THROW(ConfigError, "override key is not valid UTF-8 (byte ", bad, " of the assignment)");
+  }
   const std::string key(assignment.substr(0, eq));
   const std::string text(assignment.substr(eq + 1));
   Json value;
@@ -51,6 +111,9 @@ void apply_override(Json& target, std::string_view assignment) {
     value = Json::parse(text);
   } catch (const Json::parse_error&) {
     value = text;  // Bare words are strings: --set env=Hopper-v4.
+  } catch (const Json::exception& e) {
+    CS_THROW(ConfigError, "override '", key, "': the value '", text, "' is out of range (",
+             e.what(), ")");
   }
   Json* node = &target;
   const auto parts = split(key, '.');

@@ -183,27 +183,81 @@ void write_gif(const std::filesystem::path& path,
   atomic_write(path, sink.bytes);
 }
 
+namespace {
+
+// The first Huffman table (at an FF C4 marker of a JPEG) whose 16 code counts sum past the 256
+// symbols a table may have, as that sum; 0 when there is none. Debian 12's stb_image 2.27 writes
+// past its tables on such a file (nothings/stb#1289, fixed in 2.28), so read_image refuses it
+// before stb sees a byte. A superset of the tables stb builds: FF C4 inside an APP segment counts.
+long oversized_jpeg_dht(const std::string& bytes) {
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  const std::size_t size = bytes.size();
+  if (size < 2 || at(0) != 0xFF || at(1) != 0xD8) return 0;  // stb reads JPEG from SOI.
+  for (std::size_t p = 2; p + 4 <= size; ++p) {
+    if (at(p) != 0xFF || at(p + 1) != 0xC4) continue;
+    long left = (at(p + 2) << 8 | at(p + 3)) - 2;
+    for (std::size_t q = p + 4; left > 0 && q + 17 <= size;) {
+      long n = 0;
+      for (std::size_t i = 1; i <= 16; ++i) n += at(q + i);
+      if (n > 256) return n;
+      q += 17 + static_cast<std::size_t>(n);
+      left -= 17 + n;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 RgbImage read_image(const std::filesystem::path& path) {
-  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path), "cannot read image '", path.string(),
-              "': no such file");
+  std::error_code ec;
+  CS_CHECK_AS(IoError, std::filesystem::is_regular_file(path, ec), "cannot read image '",
+              path.string(),
+              "': ", std::filesystem::exists(path, ec) ? "not a regular file" : "no such file");
+  const auto file_size = std::filesystem::file_size(path, ec);
+  CS_CHECK_AS(FormatError, !ec && file_size < (std::uintmax_t{1} << 30), "'", path.string(),
+              "' is ", file_size, " bytes; an input image file is at most 1 GiB");
+  const std::string bytes = read_file(path);
+  const long codes = oversized_jpeg_dht(bytes);
+  CS_CHECK_AS(FormatError, codes == 0, "'", path.string(), "' is a corrupt JPEG: a Huffman table ",
+              "declares ", codes, " codes, more than the 256 a table may have");
+  const auto* data_in = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, channels = 0;
   // Plausibility before decoding: a header may claim sizes no real input has.
-  CS_CHECK_AS(FormatError, stbi_info(path.c_str(), &width, &height, &channels) == 1, "'",
-              path.string(), "' is not a readable image (PNG, JPEG, BMP, GIF, TGA or PNM expected): ",
+  CS_CHECK_AS(FormatError, stbi_info_from_memory(data_in, length, &width, &height, &channels) == 1,
+              "'", path.string(),
+              "' is not a readable image (PNG, JPEG, BMP, GIF, TGA or PNM expected): ",
               stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
   constexpr std::int64_t kMaxPixels = std::int64_t{1} << 26;  // 64 megapixels
   CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(width) * height <= kMaxPixels, "'",
               path.string(), "' declares ", width, "x", height, " pixels, more than the ",
               kMaxPixels, " an input image may have");
+  // Decoded in the file's own channel count and expanded to RGB below: stb_image 2.27 converts a
+  // 16-bit PNM to another channel count with its 8-bit routine and then reads past the buffer.
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load(path.c_str(), &width, &height, &channels, 3), stbi_image_free);
+      stbi_load_from_memory(data_in, length, &width, &height, &channels, 0), stbi_image_free);
   CS_CHECK_AS(FormatError, data != nullptr, "'", path.string(),
               "' is not a readable image (PNG, JPEG, BMP, GIF, TGA or PNM expected): ",
               stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+  // stb_image 2.27 decodes a PNM header without a height ("P6 3 x ...") as a 3x0 image.
+  CS_CHECK_AS(FormatError, width > 0 && height > 0, "'", path.string(), "' declares an empty ",
+              width, "x", height, " image");
+  CS_CHECK_AS(FormatError, channels >= 1 && channels <= 4, "'", path.string(), "' has ", channels,
+              " channels");
   RgbImage out;
   out.width = width;
   out.height = height;
-  out.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(width) * height * 3);
+  const std::size_t pixels = static_cast<std::size_t>(width) * height;
+  out.pixels.resize(pixels * 3);
+  // As stb_image's own conversion: grey is replicated, alpha dropped.
+  const stbi_uc* in = data.get();
+  for (std::size_t i = 0; i < pixels; ++i, in += channels) {
+    const bool grey = channels < 3;
+    out.pixels[3 * i] = in[0];
+    out.pixels[3 * i + 1] = grey ? in[0] : in[1];
+    out.pixels[3 * i + 2] = grey ? in[0] : in[2];
+  }
   return out;
 }
 

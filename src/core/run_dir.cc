@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -231,6 +232,51 @@ void RunDir::log_metrics(const nlohmann::json& record) const {
   // One write() of a complete line per record: a killed run leaves at most one torn last line,
   // which read_metrics skips.
   append_line(path, record.dump() + "\n");
+}
+
+std::size_t RunDir::cut_metrics_after(std::int64_t step) const {
+  std::error_code ec;
+  const fs::path jsonl = path_ / "metrics.jsonl";
+  if (!fs::exists(jsonl, ec)) return 0;
+  std::size_t dropped = 0;
+  std::string kept;
+  // The CSVs are views of metrics.jsonl: rebuilt from the kept rows, with the columns in the
+  // order log_metrics would have added them.
+  std::vector<nlohmann::json> rows[2];
+  for (const auto& row : read_metrics()) {
+    if (row.contains("step") && row["step"].is_number() &&
+        row["step"].get<double>() > static_cast<double>(step)) {
+      ++dropped;
+      continue;
+    }
+    kept += row.dump() + "\n";
+    bool eval = false;
+    for (const auto& [key, value] : row.items()) eval = eval || key.rfind("eval_", 0) == 0;
+    rows[eval ? 1 : 0].push_back(row);
+  }
+  // Also rewritten when only a torn last line (a kill mid-write) goes: the next row would join it.
+  if (dropped == 0 && read_file(jsonl) == kept) return 0;
+  atomic_write(jsonl, kept);
+  const char* names[2] = {"progress.csv", "eval.csv"};
+  for (int k = 0; k < 2; ++k) {
+    const fs::path csv = path_ / names[k];
+    if (rows[k].empty()) {
+      fs::remove(csv, ec);
+      continue;
+    }
+    std::vector<std::string> columns;
+    for (const auto& row : rows[k]) {
+      for (const auto& [key, value] : row.items()) {
+        if (std::find(columns.begin(), columns.end(), key) == columns.end()) columns.push_back(key);
+      }
+    }
+    std::string out;
+    for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
+    out += "\n";
+    for (const auto& row : rows[k]) out += csv_row(columns, row);
+    atomic_write(csv, out);
+  }
+  return dropped;
 }
 
 std::vector<nlohmann::json> RunDir::read_metrics() const {

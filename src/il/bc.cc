@@ -90,27 +90,12 @@ std::string noise_spec_of(const DemoMetadata& meta) {
   }
 }
 
-/// Checks that demos belong to a registered environment of the same sizes.
-void check_environment(const DemoDataset& demos) {
-  const auto& env = demos.meta.env;
-  const auto names = envs::env_names();
-  CS_CHECK_AS(UnknownNameError, std::find(names.begin(), names.end(), env) != names.end(),
-              "bc: the demonstrations' environment '", env,
-              "' is not registered (valid: ", join(names, ", "), ")");
-  const auto instance = envs::make_env(env);
-  const auto obs_size = instance->spec().observation_space.size();
-  const auto act_size = instance->spec().action_space.size();
-  CS_CHECK_AS(ShapeError, demos.observation_size() == obs_size && demos.action_size() == act_size,
-              "bc: demonstrations have observation/action sizes ", demos.observation_size(), "/",
-              demos.action_size(), " but ", env, " has ", obs_size, "/", act_size);
-}
-
 }  // namespace
 
 BcResult train_bc(const DemoDataset& demos, const BcConfig& config, const fs::path& run_dir) {
   config.validate();
   demos.validate();
-  check_environment(demos);
+  check_demos_fit_env(demos);
   const std::string& env = demos.meta.env;
   const std::string noise_spec = noise_spec_of(demos.meta);
   const std::int64_t n = demos.size();

@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "clearsight/core/error.h"
+#include "clearsight/core/strings.h"
+#include "clearsight/envs/env.h"
 #include "clearsight/il/noise.h"
 #include "clearsight/version.h"
 #include "il/hdf5_file.h"
@@ -191,6 +193,18 @@ torch::Tensor read_flags(const h5::File& file, const std::string& name, std::int
   if (dims.size() == 2 && dims[1] == 1) dims.pop_back();
   CS_CHECK_AS(ShapeError, dims.size() == 1 && dims[0] == rows, where, name, " has shape ",
               shape_string(info.dims), ", expected [", rows, "]");
+  // Flags are booleans (D4RL) or integers 0/1; a float 0.7 is no flag.
+  CS_CHECK_AS(FormatError,
+              info.stored == h5::StoredClass::kBool || info.stored == h5::StoredClass::kInteger,
+              where, name, " holds ", h5::stored_class_name(info.stored),
+              " values, expected booleans (or integers 0 and 1)");
+  if (info.stored == h5::StoredClass::kInteger) {
+    auto values = torch::empty({rows}, torch::kInt64);
+    file.read(name, h5::Dtype::kInt64, values.data_ptr());
+    CS_CHECK_AS(FormatError, ((values == 0) | (values == 1)).all().item<bool>(), where, name,
+                " holds integers other than 0 and 1");
+    return values.to(torch::kBool);
+  }
   auto out = torch::empty({rows}, torch::kBool);
   file.read(name, h5::Dtype::kBool, out.data_ptr());
   return out;
@@ -362,7 +376,7 @@ void save_demos(const std::filesystem::path& path, const DemoDataset& dataset) {
     file.write("episodes/expert", h5::Dtype::kBool, {n}, m.episode_expert.data());
 
     file.set_attribute("/", "layout", std::string_view("d4rl"));
-    file.set_attribute("/", "format_version", std::int64_t{1});
+    file.set_attribute("/", "format_version", kDemoFormatVersion);
     file.set_attribute("/", "env", std::string_view(m.env));
     file.set_attribute("/", "expert", std::string_view(m.expert));
     file.set_attribute("/", "expert_return", m.expert_return);
@@ -396,6 +410,14 @@ DemoDataset load_demos(const std::filesystem::path& path, const std::string& exp
   }
   CS_CHECK_AS(FormatError, file.has_attribute("/", "env"), where,
               "missing attribute 'env' (the environment the demonstrations are for)");
+  if (file.has_attribute("/", "format_version")) {
+    const double version = file.double_attribute("/", "format_version");
+    CS_CHECK_AS(FormatError,
+                version >= 1 && version <= kDemoFormatVersion && version == std::floor(version),
+                where, "format_version is ", version,
+                "; this build of ClearSight reads versions 1 to ", kDemoFormatVersion,
+                version > kDemoFormatVersion ? " (written by a newer ClearSight: upgrade)" : "");
+  }
   DemoDataset d;
   auto& m = d.meta;
   m.env = file.string_attribute("/", "env");
@@ -492,6 +514,20 @@ DemoDataset load_demos(const std::filesystem::path& path, const std::string& exp
   }
   validate_dataset(d, where);
   return d;
+}
+
+void check_demos_fit_env(const DemoDataset& demos) {
+  const auto& env = demos.meta.env;
+  const auto names = envs::env_names();
+  CS_CHECK_AS(UnknownNameError, std::find(names.begin(), names.end(), env) != names.end(),
+              "the demonstrations' environment '", env,
+              "' is not registered (valid: ", join(names, ", "), ")");
+  const auto instance = envs::make_env(env);
+  const auto obs_size = instance->spec().observation_space.size();
+  const auto act_size = instance->spec().action_space.size();
+  CS_CHECK_AS(ShapeError, demos.observation_size() == obs_size && demos.action_size() == act_size,
+              "the demonstrations have observation/action widths ", demos.observation_size(), "/",
+              demos.action_size(), " but ", env, " has ", obs_size, "/", act_size);
 }
 
 nlohmann::json demo_summary(const DemoDataset& d) {

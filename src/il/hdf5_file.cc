@@ -2,9 +2,11 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <system_error>
 #include <type_traits>
 
@@ -277,6 +279,21 @@ DatasetInfo File::info(const std::string& name) const {
     default:
       out.stored = StoredClass::kOther;
   }
+  // Plausibility before any caller allocates: the declared shape must fit the bytes the file
+  // stores for the dataset. A bit flip in a dimension (10^10 rows) would otherwise ask for
+  // terabytes. Deflate compresses at most about 1032:1; small datasets pass regardless.
+  double declared = static_cast<double>(out.element_size);
+  for (const auto d : out.dims) declared *= static_cast<double>(d);
+  // The storage size comes from the file's own metadata, which a corrupt file may inflate too:
+  // it counts only up to the file's size.
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path_, ec);
+  double stored = static_cast<double>(H5Dget_storage_size(dataset.get()));
+  if (!ec) stored = std::min(stored, static_cast<double>(file_bytes));
+  CS_CHECK_AS(FormatError, declared <= 1032.0 * stored + 65536.0, "'", path_.string(),
+              "': dataset '", name, "' declares ", declared, " bytes of data but the file stores ",
+              stored, " (a corrupt shape?)");
+  out.storage_size = static_cast<std::size_t>(stored);
   return out;
 }
 

@@ -27,6 +27,8 @@ struct DatasetInfo {
   StoredClass stored = StoredClass::kOther;
   /// Bytes per stored element.
   std::size_t element_size = 0;
+  /// Bytes the file stores for the dataset (after compression).
+  std::size_t storage_size = 0;
 };
 
 /// Storage layout of a new dataset.

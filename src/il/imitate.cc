@@ -3,6 +3,9 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "clearsight/core/config.h"
+#include "clearsight/core/hash.h"
+#include "clearsight/core/interrupt.h"
+#include "clearsight/core/resume.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/il/demos.h"
 #include "clearsight/il/scores.h"
@@ -162,8 +165,16 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
   ImitateConfig config = requested;
   const fs::path resume = find_checkpoint_dir(run.path(), "checkpoint", "trainer_state.json");
   if (!resume.empty()) {
-    config = clearsight::config::from_json<ImitateConfig>(run.read_config()["imitate"], "imitate");
+    const Json recorded = run.read_config();
+    config = clearsight::config::from_json<ImitateConfig>(recorded["imitate"], "imitate");
+    check_resume_settings(run.path(), "imitate", clearsight::config::to_json(config),
+                          clearsight::config::to_json(requested), {"steps"});
     config.steps = std::max(config.steps, requested.steps);
+    // The same path may hold other demonstrations by now (re-collected, re-noised).
+    if (recorded.contains("demos_hash")) {
+      check_input_unchanged(run.path(), "demonstration file", config.demos,
+                            recorded["demos_hash"].get<std::string>());
+    }
   }
   config.stop_after = requested.stop_after;
   config.validate();
@@ -173,6 +184,7 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
       Json::accept(demos.meta.noise) ? Json::parse(demos.meta.noise) : Json(demos.meta.noise);
   run.write_config({{"imitate", clearsight::config::to_json(config)},
                     {"demos_noise", noise},
+                    {"demos_hash", content_hash(config.demos)},
                     {"clearsight_version", kVersion}});
   if (resume.empty()) seed_everything(config.seed);
 
@@ -205,6 +217,8 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
     rl::load_common(resume, state, venv);
     agent.load(resume / "replay.safetensors");
     log::info("resuming {} from step {}", run.path().string(), state.step);
+    // Rows a killed process logged after this checkpoint are logged again from here.
+    run.cut_metrics_after(state.step);
   } else {
     venv.reset(derive_seed(config.seed, "train-env"));
   }
@@ -235,7 +249,7 @@ ImitateResult imitate(const ImitateConfig& requested, const fs::path& run_path) 
       rl::save_common(dir, state, venv, Json::object());
     });
   };
-  while (state.step < end) {
+  while (state.step < end && !stop_requested()) {
     obs.copy_(venv.observations());
     const auto actions = state.step < config.sac.learning_starts
                              ? random_actions.uniform_(-1.0, 1.0)

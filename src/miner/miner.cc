@@ -579,11 +579,14 @@ ScoreAccumulator ScoreAccumulator::load(const std::filesystem::path& path) {
               ", layers, neurons], got ", sums.sizes());
   ScoreAccumulator out(meta.count("dataset") ? meta.at("dataset") : "",
                        static_cast<int>(sums.size(2)), sums.size(3));
+  CS_CHECK_AS(NumericError, torch::isfinite(sums).all().item<bool>(), "'", path.string(),
+              "': the score sums hold NaN or infinite values");
   out.sums_ = sums.contiguous().clone();  // Owned and dense: add() writes through raw pointers.
   out.counts_ = file.get("counts", std::vector<std::int64_t>{kNumModalities}).contiguous().clone();
   out.samples_ = file.get("samples", std::vector<std::int64_t>{1}).item<std::int64_t>();
   CS_CHECK_AS(FormatError,
               out.counts_.scalar_type() == torch::kInt64 && out.samples_ >= 0 &&
+                  (out.counts_ >= 0).all().item<bool>() &&
                   (out.counts_ <= out.samples_).all().item<bool>(),
               "'", path.string(), "': inconsistent counts");
   for (const auto& name : file.names()) {
@@ -619,6 +622,14 @@ Selection select_neurons(const torch::Tensor& scores, const torch::Tensor& prese
       scores.dim() == 4 && scores.size(0) == kNumMetrics && scores.size(1) == kNumModalities,
       "scores must be [", kNumMetrics, ", ", kNumModalities, ", layers, neurons]");
   CS_CHECK_AS(ConfigError, options.ratio > 0 && options.ratio <= 1, "ratio must be in (0, 1]");
+  double weight_sum = 0;
+  for (const double w : options.weights) {
+    CS_CHECK_AS(ConfigError, std::isfinite(w) && w >= 0,
+                "metric weights must be finite and >= 0, got ", w);
+    weight_sum += w;
+  }
+  CS_CHECK_AS(ConfigError, weight_sum > 0,
+              "metric weights are all zero: no metric would rank the neurons");
   const auto strategies = strategy_names();
   if (std::find(strategies.begin(), strategies.end(), options.strategy) == strategies.end()) {
     const std::string hint = did_you_mean(options.strategy, strategies);

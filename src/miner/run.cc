@@ -12,6 +12,7 @@
 #include "clearsight/core/safetensors.h"
 #include "clearsight/miner/analysis.h"
 #include "clearsight/miner/pipeline.h"
+#include "clearsight/miner/provenance.h"
 #include "clearsight/miner/selection_io.h"
 #include "clearsight/miner/study.h"
 #include "clearsight/mm/presets.h"
@@ -87,6 +88,7 @@ json run_study(mm::MultimodalModel& model, const mm::Tokenizer& tokenizer,
   // --model, --faithful or --score-samples is a conflict, refused before anything is written.
   const std::map<std::string, std::string> provenance = {
       {"model", a.model},
+      {"model_hash", model_content_hash(a.model)},
       {"split", "validation"},
       {"faithful", a.faithful ? "true" : "false"},
       {"score_samples", std::to_string(a.score_samples)}};

@@ -62,8 +62,7 @@ Sample record_sample(const DataRecord& record) {
     s.video = torch::stack(frames);
   }
   if (!record.audio.empty()) {
-    const auto clip = read_audio(record.audio);
-    auto samples = resample(clip.samples, clip.sample_rate, kSampleRate);
+    const auto samples = read_audio_at(record.audio, kSampleRate);
     CS_CHECK_AS(ShapeError, static_cast<std::int64_t>(samples.size()) <= kMaxAudioSamples, "line ",
                 record.line, ": ", record.audio.string(), " lasts ",
                 static_cast<double>(samples.size()) / kSampleRate,

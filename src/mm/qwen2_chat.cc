@@ -110,8 +110,7 @@ RawMedia read_record_media(const Qwen2Bundle& bundle, const DataRecord& record) 
     const int rate = bundle.feature_extractor
                          ? static_cast<int>(bundle.feature_extractor->sampling_rate)
                          : 16000;
-    const auto clip = read_audio(record.audio);
-    auto samples = resample(clip.samples, clip.sample_rate, rate);
+    const auto samples = read_audio_at(record.audio, rate);
     raw.audio.push_back(torch::tensor(samples, torch::kFloat32));
   }
   return raw;

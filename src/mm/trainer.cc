@@ -8,9 +8,11 @@
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/checkpoint.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/paths.h"
 #include "clearsight/core/progress.h"
+#include "clearsight/core/resume.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/strings.h"
@@ -167,6 +169,10 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
   if (!resume_from.empty()) {
     // A resumed run keeps its recorded settings; only the step budget may grow.
     config = config::from_json<TrainConfig>(run.read_config()["train"], "train");
+    auto asked = requested;
+    if (asked.tasks.empty()) asked.tasks = preset_tasks(asked.preset);
+    check_resume_settings(run.path(), "train", config::to_json(config), config::to_json(asked),
+                          {"steps", "stop_after"});
     config.steps = std::max(config.steps, requested.steps);
   }
   config.stop_after = requested.stop_after;
@@ -187,6 +193,8 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
   if (!resume_from.empty()) {
     step = load_checkpoint(resume_from, model, optimizer);
     log::info("resuming {} from step {}", run.path().string(), step);
+    // Rows a killed process logged after this checkpoint are logged again from here.
+    run.cut_metrics_after(step);
   } else {
     auto recorded = config;
     recorded.stop_after = 0;
@@ -272,7 +280,7 @@ std::vector<EvalResult> train(const TrainConfig& requested, const fs::path& run_
                  learning_rate(config.lr, config.min_lr, config.warmup_steps, config.steps, local),
                  config.seed};
   };
-  while (step < stop_at) {
+  while (step < stop_at && !stop_requested()) {
     const Stage stage = stage_of(step);
     const auto& stage_tasks = *stage.tasks;
     std::vector<Sample> samples;

@@ -16,8 +16,10 @@
 #include "clearsight/core/checkpoint.h"
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/progress.h"
+#include "clearsight/core/resume.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/runtime.h"
@@ -125,6 +127,8 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
           config.sac.learning_starts);
     }
     log::info("resuming {} from step {}", run.path().string(), state.step);
+    // Rows a killed process logged after this checkpoint are logged again from here.
+    run.cut_metrics_after(state.step);
   } else {
     venv.reset(derive_seed(config.seed, "train-env"));
   }
@@ -148,7 +152,7 @@ RlTrainResult run_sac(const RlTrainConfig& config, const RunDir& run, const fs::
       save_common(dir, state, venv, Json::object());
     });
   };
-  while (state.step < end) {
+  while (state.step < end && !stop_requested()) {
     obs.copy_(venv.observations());
     torch::Tensor actions;
     if (state.step < config.sac.learning_starts) {
@@ -232,6 +236,8 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
     return_stats = envs::RunningMeanStd::load(resume / "return_stats.safetensors");
     discounted = extra.at("discounted_returns").get<std::vector<double>>();
     log::info("resuming {} from step {}", run.path().string(), state.step);
+    // Rows a killed process logged after this checkpoint are logged again from here.
+    run.cut_metrics_after(state.step);
   } else {
     venv.reset(derive_seed(config.seed, "train-env"));
   }
@@ -265,7 +271,7 @@ RlTrainResult run_ppo(const RlTrainConfig& config, const RunDir& run, const fs::
   auto env_rewards = torch::zeros({pc.rollout_steps, n});
   auto terminated = torch::zeros({pc.rollout_steps, n}, torch::kBool);
   auto bootstrap = torch::zeros({pc.rollout_steps, n}, torch::kFloat64);
-  while (state.step < end) {
+  while (state.step < end && !stop_requested()) {
     const std::int64_t rollout_start = state.step;
     // Rewards are settled after the rollout, so that an imitation reward can be computed from the
     // whole rollout (hooks.relabel); normalisation and time-limit bootstraps then follow in
@@ -345,6 +351,8 @@ RlTrainResult train_rl(const RlTrainConfig& requested, const fs::path& run_path)
   if (!resume.empty()) {
     // A resumed run keeps its recorded settings; only the step budget may grow.
     config = clearsight::config::from_json<RlTrainConfig>(run.read_config()["rl"], "rl");
+    check_resume_settings(run.path(), "rl", clearsight::config::to_json(config),
+                          clearsight::config::to_json(requested), {"steps"});
     config.steps = std::max(config.steps, requested.steps);
   }
   config.stop_after = requested.stop_after;

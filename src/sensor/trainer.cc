@@ -11,8 +11,10 @@
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/image.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/progress.h"
+#include "clearsight/core/resume.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/safetensors.h"
@@ -106,8 +108,13 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
   SensorTrainConfig config = requested;
   const fs::path resume = find_checkpoint_dir(run.path(), "checkpoint", "trainer_state.json");
   if (!resume.empty()) {
-    config =
-        clearsight::config::from_json<SensorTrainConfig>(run.read_config()["sensor"], "sensor");
+    const auto recorded = run.read_config();
+    config = clearsight::config::from_json<SensorTrainConfig>(recorded["sensor"], "sensor");
+    check_resume_settings(run.path(), "sensor", clearsight::config::to_json(config),
+                          clearsight::config::to_json(requested), {"agent.steps"});
+    if (recorded.contains("demos_hashes")) {
+      check_inputs_unchanged(run.path(), "demonstration file", recorded["demos_hashes"]);
+    }
     config.agent.steps = std::max(config.agent.steps, requested.agent.steps);
   } else if (fs::exists(run.path() / "replay")) {
     log::warn("{}: discarding a replay without a checkpoint", run.path().string());
@@ -120,8 +127,9 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
   const auto motor_size = envs::make_env(a.env)->spec().action_space.size();
   auto expert = load_expert(config.demos, a.env, config.demo_view, a.model.image_size, motor_size,
                             s.expert_actions);
-  run.write_config(
-      {{"sensor", clearsight::config::to_json(config)}, {"clearsight_version", kVersion}});
+  run.write_config({{"sensor", clearsight::config::to_json(config)},
+                    {"demos_hashes", input_hashes(config.demos)},
+                    {"clearsight_version", kVersion}});
   if (resume.empty()) seed_everything(a.seed);
 
   envs::PixelOptions options;
@@ -178,6 +186,8 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
               frame.begin());
     nn::set_rng_state(safetensors::File::open(resume / "rng.safetensors").get("torch_cpu"));
     log::info("resuming {} at step {}", run.path().string(), state.step);
+    // Rows a killed process logged after this checkpoint are logged again from here.
+    run.cut_metrics_after(state.step);
   }
 
   const auto checkpoint = [&] {
@@ -249,7 +259,7 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
   bar.set(state.step);
   const std::int64_t start_step = state.step;
   auto clock = std::chrono::steady_clock::now();
-  while (state.step < a.steps) {
+  while (state.step < a.steps && !stop_requested()) {
     if (a.stop_after > 0 && state.step - start_step >= a.stop_after) break;
     const std::int64_t before = state.step;
     const std::int64_t t = open.length() - 1;  // Steps taken in this episode.

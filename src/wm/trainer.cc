@@ -15,8 +15,10 @@
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/image.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/progress.h"
+#include "clearsight/core/resume.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/run_dir.h"
 #include "clearsight/core/safetensors.h"
@@ -162,7 +164,13 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
   WmTrainConfig config = requested;
   const fs::path resume = find_checkpoint_dir(run.path(), "checkpoint", "trainer_state.json");
   if (!resume.empty()) {
-    config = clearsight::config::from_json<WmTrainConfig>(run.read_config()["wm"], "wm");
+    const auto recorded = run.read_config();
+    config = clearsight::config::from_json<WmTrainConfig>(recorded["wm"], "wm");
+    check_resume_settings(run.path(), "wm", clearsight::config::to_json(config),
+                          clearsight::config::to_json(requested), {"steps"});
+    if (recorded.contains("demos_hashes")) {
+      check_inputs_unchanged(run.path(), "demonstration file", recorded["demos_hashes"]);
+    }
     config.steps = std::max(config.steps, requested.steps);
   } else if (fs::exists(run.path() / "replay")) {
     // Left by a run killed before its first checkpoint: it is regenerated from the seed.
@@ -171,7 +179,9 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
   }
   config.stop_after = requested.stop_after;
   config.validate();
-  run.write_config({{"wm", clearsight::config::to_json(config)}, {"clearsight_version", kVersion}});
+  run.write_config({{"wm", clearsight::config::to_json(config)},
+                    {"demos_hashes", input_hashes(config.demos)},
+                    {"clearsight_version", kVersion}});
   if (resume.empty()) seed_everything(config.seed);
 
   envs::PixelEnv env(envs::make_mujoco_env(config.env), pixel_options(config));
@@ -221,6 +231,8 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
     nn::set_rng_state(safetensors::File::open(resume / "rng.safetensors").get("torch_cpu"));
     log::info("resuming {} at step {} ({} episodes in the replay)", run.path().string(), state.step,
               replay.episodes());
+    // Rows a killed process logged after this checkpoint are logged again from here.
+    run.cut_metrics_after(state.step);
   }
 
   const auto checkpoint = [&] {
@@ -302,7 +314,7 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
   double last_log_seconds = state.seconds;
   std::int64_t last_log_step = state.step;
 
-  while (state.step < config.steps) {
+  while (state.step < config.steps && !stop_requested()) {
     if (config.stop_after > 0 && state.step - start_step >= config.stop_after) break;
     const std::int64_t before = state.step;
     if (state.step < config.prefill) {

@@ -184,5 +184,46 @@ TEST(IntegrationCli, UsageErrorsAreOneLineAndExitOne) {
   EXPECT_EQ(read_file(dir / "demo.h5"), "not really");
 }
 
+// The error contract over every kind a user can cause: one line "clearsight: <kind>: ...", exit
+// 1, and no output left behind.
+TEST(IntegrationCli, EveryErrorKindIsOneLineExitOneAndLeavesNothing) {
+  testing::TempDir dir;
+  testing::write_bytes(dir / "garbage.h5", "not an HDF5 file");
+  // A PNG header declaring 10000 x 10000 pixels (100 MP): refused before decoding.
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x27\x10\0\0\x27\x10\x08\x02\0\0\0", 29);
+  png += std::string(4, '\0');
+  testing::write_bytes(dir / "huge.png", png);
+  auto r = run_cli("--seed 1 demos collect --expert random --env Hopper-v4 --episodes 1 --out " +
+                       (dir / "nan.h5").string(),
+                   dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import h5py; f = h5py.File('" +
+                         (dir / "nan.h5").string() +
+                         "', 'r+'); f['rewards'][3] = float('nan'); f.close()\"")
+                            .c_str()),
+            0);
+  const std::string out = (dir / "out").string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"rl train --env Hopper-v4 --steps 10 --out " + out + " --set sac.batch_size=0",
+       "config error"},
+      {"rl train --env Hopper-v4 --steps 10 --out " + out + " --set sac.actor_lr=1e999",
+       "config error"},
+      {"rl train --env Hopper-v4 --steps 10 --out " + out + " --config /dev/zero", "io error"},
+      {"demos inspect " + (dir / "missing.h5").string(), "io error"},
+      {"demos inspect " + (dir / "garbage.h5").string(), "format error"},
+      {"demos inspect " + (dir / "nan.h5").string(), "numeric error"},
+      {"mm ask --model cs-tiny-vl --image " + (dir / "huge.png").string() + " what", "shape error"},
+      {"env rollout --env NoSuch-v0", "unknown name"},
+      {"demos inspect --env Walker2d-v4 " + (dir / "nan.h5").string(), "config error"},
+  };
+  for (const auto& [command, kind] : cases) {
+    r = run_cli(command, dir);
+    EXPECT_EQ(r.exit_code, 1) << command << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("clearsight: " + kind + ": ", 0), 0u) << command << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << command << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << command;
+  }
+}
+
 }  // namespace
 }  // namespace clearsight

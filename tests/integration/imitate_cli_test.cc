@@ -58,6 +58,42 @@ TEST(IntegrationImitateCli, BcGailAndDidaOnCollectedDemos) {
   EXPECT_NE(r.err.find("Hopper-v4"), std::string::npos) << r.err;
 }
 
+// A resumed imitation run learns from the demonstrations it began with: a file re-collected at
+// the same path, or another algorithm, is refused, and the run folder is left as it was.
+TEST(IntegrationImitateCli, ResumeRefusesChangedDemosAndSettings) {
+  testing::TempDir dir;
+  const std::string demos = (dir / "demos.h5").string();
+  const std::string collect =
+      " demos collect --expert random --env Hopper-v4 --episodes 2 --out " + demos;
+  auto r = testing::run_cli("--seed 3" + collect, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string run = (dir / "gail").string();
+  const std::string tiny =
+      " --set eval_every=100 --set eval_episodes=1 --set checkpoint_every=100 --set log_every=50"
+      " --set 'sac.hidden=[16]' --set sac.batch_size=16 --set sac.learning_starts=50"
+      " --set 'disc.hidden=[16]' --set disc.batch_size=16";
+  r = testing::run_cli("imitate --algo gail --env Hopper-v4 --demos " + demos +
+                           " --steps 200 --stop-after 100 --out " + run + tiny,
+                       dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto config = nlohmann::json::parse(read_file(fs::path(run) / "config.json"));
+  EXPECT_EQ(config["demos_hash"].get<std::string>().rfind("xxh3-128:", 0), 0u) << config;
+  r = testing::run_cli("imitate --resume " + run + " --algo dida", dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("imitate.algo is \"gail\" in the run, \"dida\" was asked"),
+            std::string::npos)
+      << r.err;
+  fs::remove(demos);
+  r = testing::run_cli("--seed 4" + collect, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string before = read_file(fs::path(run) / "config.json");
+  r = testing::run_cli("imitate --resume " + run, dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("clearsight: config error: resume conflict"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has changed since the run started"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(fs::path(run) / "config.json"), before);
+}
+
 TEST(IntegrationImitateCli, BenchIlSweepResumesAndReports) {
   testing::TempDir dir;
   testing::write_bytes(dir / "sweep.json", R"({

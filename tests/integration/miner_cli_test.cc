@@ -7,6 +7,8 @@
 
 #include "browser.h"
 #include "clearsight/core/atomic_file.h"
+#include "clearsight/core/safetensors.h"
+#include "clearsight/core/strings.h"
 #include "clearsight/miner/miner.h"
 #include "cli_runner.h"
 
@@ -41,6 +43,33 @@ TEST(IntegrationMinerCli, ScoreShardsMergeSelectRunAndReport) {
   const auto merged = miner::ScoreAccumulator::load(dir / "merged.safetensors");
   EXPECT_EQ(merged.samples(), 6);
   EXPECT_TRUE(torch::allclose(all.mean(), merged.mean(), 0, 1e-12));
+  // Shards of one scoring only, each once; the merged file keeps the model and the source.
+  const auto meta = safetensors::File::open(dir / "merged.safetensors").metadata();
+  EXPECT_EQ(meta.at("shard"), "0/1");
+  EXPECT_EQ(meta.at("split"), "validation");
+  EXPECT_EQ(meta.at("model_hash"),
+            safetensors::File::open(dir / "a.safetensors").metadata().at("model_hash"));
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"a.safetensors a.safetensors", "has the same content"},
+      {"a.safetensors all.safetensors", "holds shards of 1, the others of 2"},
+  };
+  for (const auto& [inputs, expected] : refused) {
+    std::string args;
+    for (const auto& name : split(inputs, ' ')) args += (dir / name).string() + " ";
+    r = testing::run_cli("miner merge " + args + "--out " + (dir / "m2.safetensors").string(), dir);
+    EXPECT_EQ(r.exit_code, 1) << inputs;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "m2.safetensors"));
+  }
+  r = testing::run_cli("miner select --scores " + (dir / "all.safetensors").string() +
+                           " --scores " + (dir / "merged.safetensors").string(),
+                       dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("both hold dataset 'scene_vqa'"), std::string::npos) << r.err;
+  r = testing::run_cli(
+      "miner select --weights 0,0,0,0,0 --scores " + (dir / "merged.safetensors").string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("all zero"), std::string::npos) << r.err;
 
   r = testing::run_cli("miner select --json --scores " + (dir / "merged.safetensors").string(),
                        dir);

@@ -23,6 +23,8 @@ struct GlobalOptions {
   int verbosity = 0;
   bool quiet = false;
   RuntimeOptions runtime;
+  /// Whether --seed was given (a resumed run keeps its recorded seed otherwise).
+  bool seed_given = false;
 };
 
 /// Context handed to command registration functions.
@@ -61,6 +63,13 @@ struct RunChoice {
 /// config.json with section and a checkpoint (IoError/FormatError naming it; kind: "a wm").
 RunChoice choose_run(const std::string& out, const std::string& resume, const std::string& section,
                      const std::string& kind);
+
+/// Whether the option was given on the command line (not just its default).
+bool given(const CLI::App* command, const std::string& option);
+
+/// The recorded config of a resumed run with a --config file's keys merged over it (a new run's
+/// base is the caller's).
+config::Json resumed_base(const RunChoice& run, const std::string& config_file);
 
 /// Runs a sweep from its JSON config into an output directory (report_only: rebuild the report).
 using SweepRunner =

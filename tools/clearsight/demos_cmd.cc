@@ -254,6 +254,8 @@ int run_inspect(const InspectArgs& a) {
                 a.contact_sheet, "'");
   }
   const auto dataset = il::load_demos(a.file, a.env);
+  // --env: the file must be usable there, with that environment's observation and action widths.
+  if (!a.env.empty()) il::check_demos_fit_env(dataset);
   auto summary = il::demo_summary(dataset);
   json sheet = nullptr;
   if (!a.contact_sheet.empty()) {

@@ -7,6 +7,7 @@
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/il/bc.h"
 #include "clearsight/il/bench.h"
 #include "clearsight/il/demos.h"
@@ -30,6 +31,8 @@ struct ImitateArgs {
   std::vector<std::string> overrides;
   std::int64_t stop_after = 0;
   bool json = false;
+  /// The parsed subcommand (which options were given).
+  const CLI::App* command = nullptr;
 };
 
 // A finite number as JSON, NaN (not measured) as null.
@@ -79,32 +82,35 @@ int run_bc(const GlobalOptions& global, const ImitateArgs& a) {
 
 int run_imitate(const GlobalOptions& global, const ImitateArgs& a) {
   start_runtime(global);
+  install_stop_handlers();  // Ctrl-C / SIGTERM: stop at the next step with a checkpoint.
   if (a.algo == "bc") return run_bc(global, a);
   CS_CHECK_AS(ConfigError, a.out.empty() != a.resume.empty(),
               "give exactly one of --out RUN_DIR (new or continued run) and --resume RUN_DIR");
-  il::ImitateConfig cfg;
-  fs::path run_dir;
-  if (!a.resume.empty()) {
-    run_dir = a.resume;
+  // A new run starts from every option's value; a resumed one from its recorded settings with
+  // only the options given here on top (il::imitate refuses any change but the step budget).
+  const bool fresh = a.resume.empty();
+  const fs::path run_dir = fresh ? a.out : a.resume;
+  config::Json raw = config::Json::object();
+  if (fresh) {
+    if (!a.config_file.empty()) raw = config::load_file(a.config_file);
+  } else {
     CS_CHECK_AS(IoError, fs::exists(run_dir / "config.json"), "--resume: '", a.resume,
                 "' is not an imitation run directory (no config.json)");
-    cfg = config::from_json<il::ImitateConfig>(
-        config::load_file(run_dir / "config.json")["imitate"], "imitate");
-    if (a.steps > 0) cfg.steps = a.steps;
-  } else {
-    run_dir = a.out;
-    config::Json raw = config::Json::object();
-    if (!a.config_file.empty()) raw = config::load_file(a.config_file);
-    raw["algo"] = a.algo;
-    raw["env"] = a.env;
-    if (!a.demos.empty()) raw["demos"] = a.demos;
-    if (a.steps > 0) raw["steps"] = a.steps;
-    raw["seed"] = global.runtime.seed;
-    for (const auto& o : a.overrides) config::apply_override(raw, o);
-    cfg = config::from_json<il::ImitateConfig>(raw, "imitate");
-    CS_CHECK_AS(ConfigError, !cfg.demos.empty(),
-                "imitate needs demonstrations: --demos FILE.h5 (or \"demos\" in --config)");
+    const auto recorded = config::load_file(run_dir / "config.json");
+    CS_CHECK_AS(FormatError, recorded.contains("imitate"), "--resume: '", a.resume,
+                "/config.json' has no \"imitate\" section (a run of another command?)");
+    raw = recorded["imitate"];
+    if (!a.config_file.empty()) raw.merge_patch(config::load_file(a.config_file));
   }
+  if (fresh || given(a.command, "--algo")) raw["algo"] = a.algo;
+  if (fresh || given(a.command, "--env")) raw["env"] = a.env;
+  if (!a.demos.empty()) raw["demos"] = a.demos;
+  if (a.steps > 0) raw["steps"] = a.steps;
+  if (fresh || global.seed_given) raw["seed"] = global.runtime.seed;
+  for (const auto& o : a.overrides) config::apply_override(raw, o);
+  auto cfg = config::from_json<il::ImitateConfig>(raw, "imitate");
+  CS_CHECK_AS(ConfigError, !cfg.demos.empty(),
+              "imitate needs demonstrations: --demos FILE.h5 (or \"demos\" in --config)");
   cfg.stop_after = a.stop_after;
   const auto result = il::imitate(cfg, run_dir);
   if (a.json) {
@@ -159,6 +165,7 @@ void add_imitate_command(Context& context) {
   cmd->add_option("--config", a->config_file, "JSON config file");
   cmd->add_option("--set", a->overrides, "Override key=value (dida.anchor=false, ...)");
   cmd->add_option("--stop-after", a->stop_after, "Stop after this many steps (checkpointed)");
+  a->command = cmd;
   cmd->callback([&context, a] {
     context.action = [&context, a] { return run_imitate(context.global, *a); };
   });

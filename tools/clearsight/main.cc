@@ -2,12 +2,14 @@
 #include <c10/util/Exception.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "clearsight/core/error.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/log.h"
 #include "clearsight/version.h"
 #include "commands.h"
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    global.seed_given = app.count("--seed") > 0;
   } catch (const CLI::ParseError& e) {
     // --help and --version print and succeed; every other parse error keeps the error
     // contract: one line, exit 1.
@@ -80,7 +83,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
-    return action ? action() : 0;
+    const int code = action ? action() : 0;
+    if (code == 0 && stop_signal() != 0) {
+      // A training stopped by Ctrl-C or SIGTERM has written its checkpoint and said how to go on;
+      // the exit status still tells a scheduler that the run did not finish (128 + signal).
+      std::fprintf(stderr, "clearsight: stopped by %s after writing a checkpoint\n",
+                   stop_signal() == SIGINT ? "SIGINT" : "SIGTERM");
+      return 128 + stop_signal();
+    }
+    return code;
   } catch (const Error& e) {
     std::fprintf(stderr, "clearsight: %s: %s\n", std::string(error_kind_name(e.kind())).c_str(),
                  e.what());
@@ -91,6 +102,10 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "clearsight: torch error: %s\n", e.what_without_backtrace());
     return 3;
+  } catch (const nlohmann::json::exception& e) {
+    // A JSON document of an unexpected shape that a reader did not check field by field.
+    std::fprintf(stderr, "clearsight: format error: %s\n", e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "clearsight: unexpected error: %s\n", e.what());
     return 3;

@@ -21,6 +21,7 @@
 #include "clearsight/miner/hf_scoring.h"
 #include "clearsight/miner/neurons.h"
 #include "clearsight/miner/pipeline.h"
+#include "clearsight/miner/provenance.h"
 #include "clearsight/miner/report.h"
 #include "clearsight/miner/run.h"
 #include "clearsight/miner/selection_io.h"
@@ -74,13 +75,10 @@ miner::ScoreRun score_run(const ScoreArgs& a) {
   return run;
 }
 
-// Saves the scores with the command's provenance; source is {"data", FILE} or {"split", NAME}.
-void save_scores(const miner::ScoreAccumulator& acc, const ScoreArgs& a,
-                 const std::pair<std::string, std::string>& source) {
-  acc.save(a.out, {{"model", a.model},
-                   source,
-                   {"shard", a.shard},
-                   {"faithful", a.faithful ? "true" : "false"}});
+// Saves the scores with the command's provenance (miner::score_provenance).
+void save_scores(const miner::ScoreAccumulator& acc, const ScoreArgs& a) {
+  acc.save(a.out,
+           miner::score_provenance(a.model, a.split, a.data, a.shard, a.samples, a.faithful));
 }
 
 // `miner score --model HF_FOLDER --data FILE.jsonl`.
@@ -98,7 +96,7 @@ int run_score_hf(const ScoreArgs& a) {
   const auto acc = miner::score_qwen2(bundle, records, dataset, run);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  save_scores(acc, a, {"data", a.data});
+  save_scores(acc, a);
   std::printf("scored %lld samples of %s into %s (%.2f samples/s)\n",
               static_cast<long long>(acc.samples()), a.data.c_str(), a.out.c_str(),
               static_cast<double>(acc.samples()) / seconds);
@@ -118,7 +116,7 @@ int run_score(const GlobalOptions& global, const ScoreArgs& a) {
     const auto dataset = std::filesystem::path(a.data).stem().string();
     const auto acc =
         miner::score_dataset(*loaded.model, loaded.tokenizer, records, dataset, score_run(a));
-    save_scores(acc, a, {"data", a.data});
+    save_scores(acc, a);
     std::printf("scored %lld samples of %s into %s\n", static_cast<long long>(acc.samples()),
                 a.data.c_str(), a.out.c_str());
     return 0;
@@ -126,20 +124,25 @@ int run_score(const GlobalOptions& global, const ScoreArgs& a) {
   auto loaded = mm::load_model_with_tokenizer(a.model);
   const auto task = mm::make_task(a.task);
   const auto acc = miner::score_task(*loaded.model, loaded.tokenizer, *task, score_run(a));
-  save_scores(acc, a, {"split", a.split});
+  save_scores(acc, a);
   std::printf("scored %lld samples of %s into %s\n", static_cast<long long>(acc.samples()),
               a.task.c_str(), a.out.c_str());
   return 0;
 }
 
 int run_merge(const std::vector<std::string>& inputs, const std::string& out) {
-  CS_CHECK_AS(ConfigError, !inputs.empty(), "miner merge: no input files");
-  auto acc = miner::ScoreAccumulator::load(inputs.front());
-  for (std::size_t i = 1; i < inputs.size(); ++i)
-    acc.merge(miner::ScoreAccumulator::load(inputs[i]));
-  acc.save(out, {{"merged_from", std::to_string(inputs.size()) + " files"}});
-  std::printf("merged %zu files (%lld samples) into %s\n", inputs.size(),
-              static_cast<long long>(acc.samples()), out.c_str());
+  std::vector<std::filesystem::path> paths(inputs.begin(), inputs.end());
+  for (const auto& path : paths) {
+    CS_CHECK_AS(ConfigError,
+                !std::filesystem::exists(out) || !std::filesystem::equivalent(path, out),
+                "miner merge: --out '", out, "' is also an input; write the merge elsewhere");
+  }
+  const auto merged = miner::merge_score_files(paths);
+  merged.scores.save(out, merged.provenance);
+  const auto& p = merged.provenance;
+  std::printf("merged %zu files (%lld samples, shard%s %s) into %s\n", inputs.size(),
+              static_cast<long long>(merged.scores.samples()), p.count("merged_shards") ? "s" : "",
+              p.count("merged_shards") ? p.at("merged_shards").c_str() : "0/1 (all)", out.c_str());
   return 0;
 }
 
@@ -155,8 +158,11 @@ struct SelectArgs {
 
 int run_select(const GlobalOptions& global, const SelectArgs& a) {
   start_runtime(global);
+  std::vector<miner::ScoreFile> files;
+  for (const auto& f : a.scores) files.push_back(miner::load_score_file(f));
+  miner::check_selectable(files);
   std::vector<miner::ScoreAccumulator> datasets;
-  for (const auto& f : a.scores) datasets.push_back(miner::ScoreAccumulator::load(f));
+  for (const auto& file : files) datasets.push_back(file.scores);
   const auto [scores, present] = miner::combine_datasets(datasets);
   miner::SelectOptions o;
   o.strategy = a.strategy;

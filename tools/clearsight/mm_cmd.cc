@@ -15,6 +15,7 @@
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/image.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/log.h"
 #include "clearsight/core/paths.h"
 #include "clearsight/core/strings.h"
@@ -55,6 +56,7 @@ torch::Tensor image_tensor(const std::string& path, std::int64_t size) {
 int run_train(const GlobalOptions& global, const std::string& preset, const std::string& out,
               const std::vector<std::string>& overrides) {
   start_runtime(global);
+  install_stop_handlers();  // Ctrl-C / SIGTERM: stop at the next step with a checkpoint.
   config::Json raw = config::Json::object();
   raw["preset"] = preset;
   raw["seed"] = global.runtime.seed;
@@ -280,9 +282,7 @@ int run_ask(const GlobalOptions& global, const AskArgs& a) {
   if (!a.audio.empty()) {
     CS_CHECK_AS(ConfigError, config.audio_config.enabled, "model '", a.model,
                 "' has no audio tower; it cannot take --audio");
-    const auto clip = read_audio(a.audio);
-    auto samples =
-        resample(clip.samples, clip.sample_rate, static_cast<int>(config.audio_config.sample_rate));
+    const auto samples = read_audio_at(a.audio, static_cast<int>(config.audio_config.sample_rate));
     CS_CHECK_AS(ShapeError,
                 static_cast<std::int64_t>(samples.size()) <= config.audio_config.max_samples, "'",
                 a.audio, "' is ", samples.size() / double(config.audio_config.sample_rate),

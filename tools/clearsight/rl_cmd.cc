@@ -8,6 +8,7 @@
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/image.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/envs/pixel_env.h"
@@ -33,6 +34,8 @@ struct TrainArgs {
   int seeds = 0;
   int workers = 0;
   bool json = false;
+  /// The parsed subcommand (which options were given).
+  const CLI::App* command = nullptr;
 };
 
 // The outcome of a training run as JSON (rl train --json, imitate --json).
@@ -54,6 +57,7 @@ nlohmann::json train_json(const fs::path& run_dir, std::int64_t steps, std::int6
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
+  install_stop_handlers();  // Ctrl-C / SIGTERM: stop at the next step with a checkpoint.
   CS_CHECK_AS(ConfigError, a.seeds >= 0 && a.workers >= 0,
               "--seeds and --workers must be positive");
   CS_CHECK_AS(ConfigError, a.seeds == 0 || a.resume.empty(),
@@ -61,21 +65,18 @@ int run_train(const GlobalOptions& global, const TrainArgs& a) {
               "DIR/seed-N continues from its checkpoint)");
   const auto run = choose_run(a.out, a.resume, "rl", "an rl");
   const fs::path run_dir = run.dir;
-  rl::RlTrainConfig cfg;
-  if (run.recorded) {
-    cfg = config::from_json<rl::RlTrainConfig>(*run.recorded, "rl");
-  } else {
-    config::Json raw = config::Json::object();
-    if (!a.config_file.empty()) raw = config::load_file(a.config_file);
-    raw["env"] = a.env;
-    raw["algo"] = a.algo;
-    raw["steps"] = a.steps;
-    raw["num_envs"] = a.num_envs;
-    raw["seed"] = global.runtime.seed;
-    for (const auto& o : a.overrides) config::apply_override(raw, o);
-    cfg = config::from_json<rl::RlTrainConfig>(raw, "rl");
-  }
-  if (a.steps != 1000000 && !a.resume.empty()) cfg.steps = a.steps;
+  // A new run starts from every option's value; a resumed one from its recorded settings with
+  // only the options given here on top (train_rl refuses any change but the step budget).
+  const bool fresh = !run.recorded;
+  config::Json raw = fresh ? config::Json::object() : resumed_base(run, a.config_file);
+  if (fresh && !a.config_file.empty()) raw = config::load_file(a.config_file);
+  if (fresh || given(a.command, "--env")) raw["env"] = a.env;
+  if (fresh || given(a.command, "--algo")) raw["algo"] = a.algo;
+  if (fresh || given(a.command, "--steps")) raw["steps"] = a.steps;
+  if (fresh || given(a.command, "--num-envs")) raw["num_envs"] = a.num_envs;
+  if (fresh || global.seed_given) raw["seed"] = global.runtime.seed;
+  for (const auto& o : a.overrides) config::apply_override(raw, o);
+  auto cfg = config::from_json<rl::RlTrainConfig>(raw, "rl");
   cfg.stop_after = a.stop_after;
   if (a.seeds > 0) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -214,6 +215,7 @@ void add_rl_command(Context& context) {
   train->add_option("--seeds", t->seeds,
                     "Train this many seeds (--seed, --seed + 1, ...) into OUT/seed-N, in parallel");
   train->add_option("--workers", t->workers, "Seeds trained at once (default: the cores)");
+  t->command = train;
   train->callback(
       [&context, t] { context.action = [&context, t] { return run_train(context.global, *t); }; });
 

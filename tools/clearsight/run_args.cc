@@ -43,6 +43,16 @@ RunChoice choose_run(const std::string& out, const std::string& resume, const st
   return choice;
 }
 
+bool given(const CLI::App* command, const std::string& option) {
+  return command->count(option) > 0;
+}
+
+config::Json resumed_base(const RunChoice& run, const std::string& config_file) {
+  config::Json raw = *run.recorded;
+  if (!config_file.empty()) raw.merge_patch(config::load_file(config_file));
+  return raw;
+}
+
 void add_sweep_command(Context& context, const std::string& name, const std::string& about,
                        const std::string& config_hint, const SweepRunner& run) {
   struct SweepArgs {

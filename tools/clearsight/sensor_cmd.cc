@@ -5,6 +5,7 @@
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/sensor/bench.h"
 #include "clearsight/sensor/trainer.h"
 #include "commands.h"
@@ -27,36 +28,45 @@ struct TrainArgs {
   std::string out, resume, config_file;
   std::vector<std::string> overrides;
   std::int64_t stop_after = 0;
+  /// The parsed subcommand (which options were given).
+  const CLI::App* command = nullptr;
 };
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
+  install_stop_handlers();  // Ctrl-C / SIGTERM: stop at the next step with a checkpoint.
   const auto run = choose_run(a.out, a.resume, "sensor", "a sensor");
   const fs::path& run_dir = run.dir;
-  sensor::SensorTrainConfig cfg;
-  if (run.recorded) {
-    cfg = config::from_json<sensor::SensorTrainConfig>(*run.recorded, "sensor");
-    if (a.steps != 100000) cfg.agent.steps = a.steps;
-  } else {
+  // A new run starts from the preset, the variant and every option; a resumed one from its
+  // recorded settings with only the options given here on top (train_sensor refuses any change
+  // but the step budget).
+  const bool fresh = !run.recorded;
+  const auto* c = a.command;
+  CS_CHECK_AS(ConfigError, fresh || (!given(c, "--preset") && !given(c, "--variant")),
+              "--preset and --variant choose a new run's settings; a resumed run keeps its own");
+  config::Json raw;
+  if (fresh) {
     sensor::SensorTrainConfig base;
     base.agent = wm::wm_preset(a.preset);
     base = sensor::sensor_variant(a.variant, base);
-    config::Json raw = config::to_json(base);
+    raw = config::to_json(base);
     if (!a.config_file.empty()) raw.update(config::load_file(a.config_file), true);
-    raw["agent"]["env"] = a.env;
-    raw["agent"]["steps"] = a.steps;
-    raw["agent"]["seed"] = global.runtime.seed;
-    if (a.image_size > 0) raw["agent"]["model"]["image_size"] = a.image_size;
-    if (!a.camera_init.empty()) {
-      const auto pose = parse_camera(a.camera_init);
-      raw["agent"]["camera"] = {pose.distance, pose.azimuth, pose.elevation};
-    }
-    raw["demos"] = a.demos;
-    raw["demo_view"] = a.demo_view;
-    if (a.expert_actions) raw["sensor"]["expert_actions"] = true;
-    for (const auto& o : a.overrides) config::apply_override(raw, o);
-    cfg = config::from_json<sensor::SensorTrainConfig>(raw, "sensor");
+  } else {
+    raw = resumed_base(run, a.config_file);
   }
+  if (fresh || given(c, "--env")) raw["agent"]["env"] = a.env;
+  if (fresh || given(c, "--steps")) raw["agent"]["steps"] = a.steps;
+  if (fresh || global.seed_given) raw["agent"]["seed"] = global.runtime.seed;
+  if (a.image_size > 0) raw["agent"]["model"]["image_size"] = a.image_size;
+  if (!a.camera_init.empty()) {
+    const auto pose = parse_camera(a.camera_init);
+    raw["agent"]["camera"] = {pose.distance, pose.azimuth, pose.elevation};
+  }
+  if (fresh || given(c, "--demos")) raw["demos"] = a.demos;
+  if (fresh || given(c, "--demo-view")) raw["demo_view"] = a.demo_view;
+  if (a.expert_actions) raw["sensor"]["expert_actions"] = true;
+  for (const auto& o : a.overrides) config::apply_override(raw, o);
+  auto cfg = config::from_json<sensor::SensorTrainConfig>(raw, "sensor");
   cfg.agent.stop_after = a.stop_after;
   const auto r = sensor::train_sensor(cfg, run_dir);
   if (!r.finished) {
@@ -108,6 +118,7 @@ void add_sensor_command(Context& context) {
   train->add_option("--set", t->overrides,
                     "Override key=value (sensor.ensemble=3, agent.batch=8, ...)");
   train->add_option("--stop-after", t->stop_after, "Stop after this many steps (checkpointed)");
+  t->command = train;
   train->callback(
       [&context, t] { context.action = [&context, t] { return run_train(context.global, *t); }; });
 

@@ -7,6 +7,7 @@
 
 #include "clearsight/core/config.h"
 #include "clearsight/core/error.h"
+#include "clearsight/core/interrupt.h"
 #include "clearsight/core/rng.h"
 #include "clearsight/core/strings.h"
 #include "clearsight/wm/trainer.h"
@@ -27,31 +28,35 @@ struct TrainArgs {
   std::string out, resume, config_file;
   std::vector<std::string> overrides;
   std::int64_t stop_after = 0;
+  /// The parsed subcommand (which options were given).
+  const CLI::App* command = nullptr;
 };
 
 int run_train(const GlobalOptions& global, const TrainArgs& a) {
   start_runtime(global);
+  install_stop_handlers();  // Ctrl-C / SIGTERM: stop at the next step with a checkpoint.
   const auto run = choose_run(a.out, a.resume, "wm", "a wm");
   const fs::path& run_dir = run.dir;
-  wm::WmTrainConfig cfg;
-  if (run.recorded) {
-    cfg = config::from_json<wm::WmTrainConfig>(*run.recorded, "wm");
-    if (a.steps != 100000) cfg.steps = a.steps;
-  } else {
-    config::Json raw = config::to_json(wm::wm_preset(a.preset));
-    if (!a.config_file.empty()) raw.update(config::load_file(a.config_file), true);
-    raw["env"] = a.env;
-    raw["steps"] = a.steps;
-    raw["seed"] = global.runtime.seed;
-    if (a.image_size > 0) raw["model"]["image_size"] = a.image_size;
-    if (!a.camera.empty()) {
-      const auto pose = parse_camera(a.camera);
-      raw["camera"] = {pose.distance, pose.azimuth, pose.elevation};
-    }
-    if (!a.demos.empty()) raw["demos"] = a.demos;
-    for (const auto& o : a.overrides) config::apply_override(raw, o);
-    cfg = config::from_json<wm::WmTrainConfig>(raw, "wm");
+  // A new run starts from the preset and every option; a resumed one from its recorded settings
+  // with only the options given here on top (train_wm refuses any change but the step budget).
+  const bool fresh = !run.recorded;
+  const auto* c = a.command;
+  CS_CHECK_AS(ConfigError, fresh || !given(c, "--preset"),
+              "--preset chooses a new run's settings; a resumed run keeps its own");
+  config::Json raw =
+      fresh ? config::to_json(wm::wm_preset(a.preset)) : resumed_base(run, a.config_file);
+  if (fresh && !a.config_file.empty()) raw.update(config::load_file(a.config_file), true);
+  if (fresh || given(c, "--env")) raw["env"] = a.env;
+  if (fresh || given(c, "--steps")) raw["steps"] = a.steps;
+  if (fresh || global.seed_given) raw["seed"] = global.runtime.seed;
+  if (a.image_size > 0) raw["model"]["image_size"] = a.image_size;
+  if (!a.camera.empty()) {
+    const auto pose = parse_camera(a.camera);
+    raw["camera"] = {pose.distance, pose.azimuth, pose.elevation};
   }
+  if (!a.demos.empty()) raw["demos"] = a.demos;
+  for (const auto& o : a.overrides) config::apply_override(raw, o);
+  auto cfg = config::from_json<wm::WmTrainConfig>(raw, "wm");
   cfg.stop_after = a.stop_after;
   const auto r = wm::train_wm(cfg, run_dir);
   if (!r.finished) {
@@ -135,6 +140,7 @@ void add_wm_command(Context& context) {
   train->add_option("--config", t->config_file, "JSON config file (wm section fields)");
   train->add_option("--set", t->overrides, "Override key=value (model.deter=256, batch=8...)");
   train->add_option("--stop-after", t->stop_after, "Stop after this many steps (checkpointed)");
+  t->command = train;
   train->callback(
       [&context, t] { context.action = [&context, t] { return run_train(context.global, *t); }; });
 

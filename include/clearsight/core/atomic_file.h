@@ -17,6 +17,9 @@ void atomic_write(const std::filesystem::path& path, std::span<const std::byte> 
 /// Writes text to path atomically.
 void atomic_write(const std::filesystem::path& path, std::string_view text);
 
+/// Flushes a directory's entries to disk (after a rename into it); best effort, never throws.
+void sync_directory(const std::filesystem::path& dir);
+
 /// Reads a whole file; throws IoError when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 

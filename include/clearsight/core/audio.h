@@ -18,6 +18,11 @@ struct AudioClip {
 /// FormatError.
 AudioClip read_audio(const std::filesystem::path& path);
 
+/// Reads an audio file and resamples it to rate Hz for a model: refuses a clip without samples
+/// (FormatError) and warns when the file's rate is below rate (nothing above its Nyquist frequency
+/// reaches the model, e.g. 8 kHz telephone audio for a 16 kHz model).
+std::vector<float> read_audio_at(const std::filesystem::path& path, int rate);
+
 /// Writes a 16-bit PCM mono WAV atomically.
 void write_wav(const std::filesystem::path& path, const std::vector<float>& samples,
                int sample_rate);

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -42,6 +43,11 @@ class RunDir {
   /// a row of eval.csv (records with an "eval_" key) or progress.csv (the others): SB3-style CSVs
   /// with a header row, widened when a record brings a new key.
   void log_metrics(const nlohmann::json& record) const;
+  /// Drops the metrics rows (metrics.jsonl, progress.csv, eval.csv) whose "step" is above step:
+  /// a run resumed from its checkpoint at step would otherwise log the rows a killed process wrote
+  /// after that checkpoint a second time. Returns how many jsonl rows were dropped.
+  std::size_t cut_metrics_after(std::int64_t step) const;
+
   /// Reads metrics.jsonl; a torn last line (from a killed run) is skipped.
   std::vector<nlohmann::json> read_metrics() const;
 

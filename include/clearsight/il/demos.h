@@ -114,6 +114,14 @@ void save_demos(const std::filesystem::path& path, const DemoDataset& dataset);
 /// NaN/Inf, and ConfigError when expected_env is set and the file is for another environment.
 DemoDataset load_demos(const std::filesystem::path& path, const std::string& expected_env = "");
 
+/// The demonstration file layout this build writes and reads (attribute format_version; a file
+/// without it is read as version 1).
+inline constexpr std::int64_t kDemoFormatVersion = 1;
+
+/// Checks that the demonstrations' environment is registered and has their observation and action
+/// widths; throws UnknownNameError or ShapeError naming both sizes.
+void check_demos_fit_env(const DemoDataset& demos);
+
 /// A summary for `demos inspect`: sizes, episodes, return statistics, noise, per-dimension
 /// observation mean/std, each camera view (shape, first/last pose, pixel mean, constant frames)
 /// and the metadata.

@@ -1,6 +1,7 @@
 #include "clearsight/core/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -155,6 +156,42 @@ TEST(CoreConfig, LoadFileErrors) {
   EXPECT_NE(msg.find("is not valid JSON at byte"), std::string::npos) << msg;
   std::ofstream(dir / "good.json") << "{\"steps\": 9}";
   EXPECT_EQ(config::from_json<Outer>(config::load_file(dir / "good.json")).steps, 9);
+  std::ofstream(dir / "huge_number.json") << "{\"steps\": 1e999}";
+  EXPECT_THROW(config::load_file(dir / "huge_number.json"), ConfigError);
+}
+
+// A FIFO or a device would block or never end: refused before a byte is read, as are files too
+// large to be a config (a sparse file, so the test writes nothing).
+TEST(CoreConfig, LoadFileRefusesNonRegularAndHugeFiles) {
+  testing::TempDir temp;
+  ASSERT_EQ(mkfifo((temp / "fifo").c_str(), 0600), 0);
+  std::string msg;
+  try {
+    config::load_file(temp / "fifo");
+  } catch (const IoError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+  EXPECT_THROW(config::load_file("/dev/zero"), IoError);
+  std::ofstream(temp / "big.json").close();
+  std::filesystem::resize_file(temp / "big.json", 65ull << 20);
+  msg.clear();
+  try {
+    config::load_file(temp / "big.json");
+  } catch (const FormatError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("a config is at most"), std::string::npos) << msg;
+}
+
+TEST(CoreConfig, OverridesRefuseOutOfRangeAndInvalidUtf8) {
+  config::Json j = config::Json::object();
+  EXPECT_THROW(config::apply_override(j, "lr=1e999"), ConfigError);
+  EXPECT_THROW(config::apply_override(j, "env=Hop\xffper"), ConfigError);
+  EXPECT_THROW(config::apply_override(j, "en\xc0\x80v=x"), ConfigError);     // Overlong NUL.
+  EXPECT_THROW(config::apply_override(j, "env=\xed\xa0\x80"), ConfigError);  // A surrogate.
+  config::apply_override(j, "env=H\xc3\xb6pper");  // Well-formed UTF-8 passes.
+  EXPECT_EQ(j["env"], "H\xc3\xb6pper");
 }
 
 }  // namespace

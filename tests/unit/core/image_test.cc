@@ -121,5 +121,36 @@ TEST(CoreImage, TilesAndErrors) {
   EXPECT_THROW(write_gif(dir / "x.gif", {}, 4, 4), ShapeError);
 }
 
+// Inputs the image fuzzer found (tests/fuzz/seeds/image/ keeps them): each is an error or a
+// well-formed image, never a read past a buffer.
+TEST(CoreImage, FuzzerFindingsAreClearErrors) {
+  testing::TempDir dir;
+  // A JPEG Huffman table with 16 x 17 = 272 codes: stb_image 2.27 writes past its tables.
+  std::string jpeg = "\xff\xd8\xff\xc4";
+  const int length = 2 + 1 + 16 + 272;
+  jpeg += static_cast<char>(length >> 8);
+  jpeg += static_cast<char>(length & 0xff);
+  jpeg += '\0';
+  jpeg += std::string(16, '\x11') + std::string(272, '\0') + "\xff\xd9";
+  testing::write_bytes(dir / "dht.jpg", jpeg);
+  std::string msg;
+  try {
+    read_image(dir / "dht.jpg");
+  } catch (const FormatError& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("declares 272 codes"), std::string::npos) << msg;
+  testing::write_bytes(dir / "no_height.ppm", std::string("P6 3 x\n255\n") + std::string(9, '\0'));
+  EXPECT_THROW(read_image(dir / "no_height.ppm"), FormatError);
+  testing::write_bytes(dir / "grey16.pgm",
+                       std::string("P5\n2 2\n65535\n") + std::string(8, '\x80'));
+  const auto grey = read_image(dir / "grey16.pgm");
+  EXPECT_EQ(grey.width, 2);
+  EXPECT_EQ(grey.height, 2);
+  ASSERT_EQ(grey.pixels.size(), 12u);
+  EXPECT_EQ(grey.pixels[0], grey.pixels[2]);  // Grey is replicated into R, G and B.
+  EXPECT_THROW(read_image("/dev/null"), IoError);
+}
+
 }  // namespace
 }  // namespace clearsight

@@ -76,6 +76,35 @@ TEST(CoreRunDir, OpenRequiresExistingAndBadConfigIsFormatError) {
   EXPECT_NO_THROW(RunDir::open(root / "r"));
 }
 
+// A run resumed from its step-2 checkpoint after a kill at step 3 logs step 3 again: the rows
+// written after the checkpoint go first, from the jsonl and both CSVs, and a torn line with them.
+TEST(CoreRunDir, CutMetricsAfterDropsRowsPastTheCheckpoint) {
+  testing::TempDir root;
+  const auto run = RunDir::at(root / "run");
+  run.log_metrics({{"step", 1}, {"loss", 0.5}});
+  run.log_metrics({{"step", 2}, {"loss", 0.25}});
+  run.log_metrics({{"step", 2}, {"eval_return", 10.5}});
+  run.log_metrics({{"step", 3}, {"loss", 0.125}, {"late", 1}});
+  run.log_metrics({{"step", 3}, {"eval_return", 11.5}});
+  {
+    std::ofstream out(run.path() / "metrics.jsonl", std::ios::app);
+    out << "{\"step\": 4, \"lo";
+  }
+  EXPECT_EQ(run.cut_metrics_after(2), 2u);
+  EXPECT_EQ(run.read_metrics().size(), 3u);
+  EXPECT_EQ(read_file(run.path() / "progress.csv"), "loss,step\n0.5,1\n0.25,2\n");
+  EXPECT_EQ(read_file(run.path() / "eval.csv"), "eval_return,step\n10.5,2\n");
+  run.log_metrics({{"step", 3}, {"loss", 0.375}});
+  EXPECT_EQ(run.read_metrics().size(), 4u);
+  EXPECT_EQ(read_file(run.path() / "progress.csv"), "loss,step\n0.5,1\n0.25,2\n0.375,3\n");
+  EXPECT_EQ(run.cut_metrics_after(0), 4u);
+  EXPECT_TRUE(run.read_metrics().empty());
+  EXPECT_FALSE(std::filesystem::exists(run.path() / "eval.csv"));
+  EXPECT_EQ(testing::count_temp_files(run.path()), 0);
+  const auto fresh = RunDir::at(root / "fresh");
+  EXPECT_EQ(fresh.cut_metrics_after(5), 0u);
+}
+
 }  // namespace
 }  // namespace clearsight
 

@@ -217,6 +217,85 @@ TEST(IlDemos, NonFiniteValuesAreNumericErrors) {
   EXPECT_NE(error_of<NumericError>(dir / "inf.h5").find("rewards"), std::string::npos);
 }
 
+// Flags that are not booleans, and files of a layout version this build does not know, are
+// refused with the dataset or attribute named; integer 0/1 flags (some D4RL exports) are read.
+TEST(IlDemos, FloatFlagsAndUnknownFormatVersionsAreFormatErrors) {
+  TempDir dir;
+  const auto d = testing::make_dataset(2, 6, 4, 2, false);
+  save_demos(dir / "good.h5", d);
+  std::filesystem::copy_file(dir / "good.h5", dir / "float.h5");
+  replace_dataset(dir / "float.h5", "terminals", {12}, std::vector<float>(12, 0.7f));
+  EXPECT_NE(error_of<FormatError>(dir / "float.h5").find("terminals holds float values"),
+            std::string::npos);
+  std::filesystem::copy_file(dir / "good.h5", dir / "ints.h5");
+  std::vector<std::uint8_t> flags(12, 0);
+  {
+    RawFile raw(dir / "ints.h5");
+    ASSERT_GE(H5Ldelete(raw.id(), "timeouts", H5P_DEFAULT), 0);
+    const hsize_t n = 12;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t set = H5Dcreate2(raw.id(), "timeouts", H5T_STD_U8LE, space, H5P_DEFAULT,
+                                 H5P_DEFAULT, H5P_DEFAULT);
+    flags[5] = flags[11] = 1;
+    ASSERT_GE(H5Dwrite(set, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), 0);
+    H5Dclose(set);
+    H5Sclose(space);
+  }
+  const auto ints = load_demos(dir / "ints.h5");
+  EXPECT_EQ(ints.timeouts.scalar_type(), torch::kBool);
+  EXPECT_EQ(ints.timeouts.sum().item<std::int64_t>(), 2);
+  for (const double version : {99.0, 0.0, 1.5}) {
+    SCOPED_TRACE(version);
+    std::filesystem::copy_file(dir / "good.h5", dir / "version.h5",
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+      RawFile raw(dir / "version.h5");
+      ASSERT_GE(H5Adelete(raw.id(), "format_version"), 0);
+      const hid_t space = H5Screate(H5S_SCALAR);
+      const hid_t attr =
+          H5Acreate2(raw.id(), "format_version", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+      ASSERT_GE(H5Awrite(attr, H5T_NATIVE_DOUBLE, &version), 0);
+      H5Aclose(attr);
+      H5Sclose(space);
+    }
+    EXPECT_NE(error_of<FormatError>(dir / "version.h5").find("format_version is"),
+              std::string::npos);
+  }
+}
+
+TEST(IlDemos, FitToEnvironmentChecksWidths) {
+  auto d = testing::make_dataset(1, 4, 11, 3, false);
+  EXPECT_NO_THROW(check_demos_fit_env(d));
+  d = testing::make_dataset(1, 4, 11, 2, false);
+  EXPECT_THROW(check_demos_fit_env(d), ShapeError);
+  d.meta.env = "Hopper-v99";
+  EXPECT_THROW(check_demos_fit_env(d), UnknownNameError);
+}
+
+// A declared shape far beyond what the file stores (a flipped bit in a dimension) is refused
+// before anything is allocated.
+TEST(IlDemos, ShapeBeyondTheStoredBytesIsFormatError) {
+  TempDir dir;
+  save_demos(dir / "good.h5", testing::make_dataset(2, 6, 4, 2, false));
+  {
+    RawFile raw(dir / "good.h5");
+    ASSERT_GE(H5Ldelete(raw.id(), "observations", H5P_DEFAULT), 0);
+    const hsize_t dims[2] = {10000000000ull, 4}, chunk[2] = {1024, 4};
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    const hid_t set =
+        H5Dcreate2(raw.id(), "observations", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(set, 0);
+    H5Dclose(set);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  const auto message = error_of<FormatError>(dir / "good.h5");
+  EXPECT_NE(message.find("declares"), std::string::npos) << message;
+  EXPECT_NE(message.find("'observations'"), std::string::npos) << message;
+}
+
 TEST(IlDemos, OtherEnvironmentIsConfigError) {
   TempDir dir;
   save_demos(dir / "hopper.h5", testing::make_dataset(1, 4, 3, 1, false));

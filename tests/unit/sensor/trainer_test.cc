@@ -130,7 +130,9 @@ TEST(SensorTrainer, SensorPolicyOffKeepsTheCameraFixed) {
   }
   train_sensor(tiny(demos, "expert-camera"), dir / "expert");
   for (const auto& m : metrics(dir / "expert")) {
-    if (m.contains("pose_gap")) EXPECT_EQ(m["pose_gap"], 0.0) << m.dump();
+    if (m.contains("pose_gap")) {
+      EXPECT_EQ(m["pose_gap"], 0.0) << m.dump();
+    }
   }
 }
 
