@@ -196,15 +196,46 @@ long oversized_jpeg_dht(const std::string& bytes) {
   for (std::size_t p = 2; p + 4 <= size; ++p) {
     if (at(p) != 0xFF || at(p + 1) != 0xC4) continue;
     long left = (at(p + 2) << 8 | at(p + 3)) - 2;
-    for (std::size_t q = p + 4; left > 0 && q + 17 <= size;) {
+    // A table may run past the end of the file: stb reads the missing bytes as zeros, so the
+    // counts present still count.
+    for (std::size_t q = p + 4; left > 0 && q + 1 < size;) {
       long n = 0;
-      for (std::size_t i = 1; i <= 16; ++i) n += at(q + i);
+      for (std::size_t i = 1; i <= 16 && q + i < size; ++i) n += at(q + i);
       if (n > 256) return n;
       q += 17 + static_cast<std::size_t>(n);
       left -= 17 + n;
     }
   }
   return 0;
+}
+
+// Whether a binary PNM header (P5, P6: the ones stb_image reads) holds a width, height or maxval
+// of more than 9 digits. stb_image 2.27 accumulates them in an int without a bound (signed
+// overflow, undefined behaviour, found by the image fuzzer); 9 digits cannot overflow.
+bool pnm_number_too_long(const std::string& bytes) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return false;
+  std::size_t at = 2;
+  for (int number = 0; number < 3 && at < bytes.size(); ++number) {
+    // Whitespace and comments as stb skips them.
+    while (at < bytes.size()) {
+      const char c = bytes[at];
+      if (c == '#') {
+        while (at < bytes.size() && bytes[at] != '\n' && bytes[at] != '\r') ++at;
+      } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+        ++at;
+      } else {
+        break;
+      }
+    }
+    std::size_t digits = 0;
+    while (at < bytes.size() && bytes[at] >= '0' && bytes[at] <= '9') {
+      ++digits;
+      ++at;
+    }
+    if (digits > 9) return true;
+    if (digits == 0) break;
+  }
+  return false;
 }
 
 }  // namespace
@@ -221,6 +252,8 @@ RgbImage read_image(const std::filesystem::path& path) {
   const long codes = oversized_jpeg_dht(bytes);
   CS_CHECK_AS(FormatError, codes == 0, "'", path.string(), "' is a corrupt JPEG: a Huffman table ",
               "declares ", codes, " codes, more than the 256 a table may have");
+  CS_CHECK_AS(FormatError, !pnm_number_too_long(bytes), "'", path.string(),
+              "' is a corrupt PNM image: a header number has more than 9 digits");
   const auto* data_in = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, channels = 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "clearsight/core/atomic_file.h"
 #include "clearsight/core/error.h"
 #include "clearsight/core/strings.h"
+#include "clearsight/core/tensorboard.h"
 
 namespace clearsight {
 
@@ -228,6 +230,19 @@ void RunDir::log_metrics(const nlohmann::json& record) const {
   bool eval = false;
   for (const auto& [key, value] : record.items()) eval = eval || key.rfind("eval_", 0) == 0;
   append_csv(path_ / (eval ? "eval.csv" : "progress.csv"), record);
+  // And for TensorBoard: every number but the step, as a scalar at that step.
+  if (record.contains("step") && record["step"].is_number()) {
+    std::map<std::string, double> scalars;
+    for (const auto& [key, value] : record.items()) {
+      if (key != "step" && value.is_number()) scalars[key] = value.get<double>();
+    }
+    if (!scalars.empty()) {
+      const double now =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      append_scalars(event_file_in(path_), scalars, record["step"].get<std::int64_t>(), now);
+    }
+  }
   const fs::path path = path_ / "metrics.jsonl";
   // One write() of a complete line per record: a killed run leaves at most one torn last line,
   // which read_metrics skips.
@@ -254,6 +269,7 @@ std::size_t RunDir::cut_metrics_after(std::int64_t step) const {
     for (const auto& [key, value] : row.items()) eval = eval || key.rfind("eval_", 0) == 0;
     rows[eval ? 1 : 0].push_back(row);
   }
+  cut_event_file(event_file_in(path_), step);
   // Also rewritten when only a torn last line (a kill mid-write) goes: the next row would join it.
   if (dropped == 0 && read_file(jsonl) == kept) return 0;
   atomic_write(jsonl, kept);

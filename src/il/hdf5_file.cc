@@ -1,6 +1,8 @@
 #include "il/hdf5_file.h"
 
 #include <hdf5.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <type_traits>
 
 #include "clearsight/core/error.h"
+#include "clearsight/core/utf8.h"
 
 namespace clearsight::il::h5 {
 namespace {
@@ -400,6 +403,14 @@ bool File::has_attribute(const std::string& object, const std::string& name) con
   return found > 0;
 }
 
+void File::check_utf8(const std::string& text, const std::string& object,
+                      const std::string& name) const {
+  // Attributes end up in JSON summaries and run configs, which are UTF-8.
+  const auto bad = invalid_utf8_at(text);
+  CS_CHECK_AS(FormatError, bad == std::string_view::npos, "'", path_.string(),
+              "': ", object_label(object, name), " is not valid UTF-8 text (byte ", bad, ")");
+}
+
 std::string File::string_attribute(const std::string& object, const std::string& name) const {
   CS_CHECK_AS(FormatError, has_attribute(object, name), "'", path_.string(), "' has no ",
               object_label(object, name));
@@ -417,11 +428,58 @@ std::string File::string_attribute(const std::string& object, const std::string&
     Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(memory.get(), H5T_VARIABLE);
     H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
-    char* text = nullptr;
-    CS_CHECK_AS(FormatError, H5Aread(attribute.get(), memory.get(), &text) >= 0, "'",
-                path_.string(), "': unreadable ", object_label(object, name), ": ", hdf5_detail());
-    std::string out = text != nullptr ? text : "";
-    H5free_memory(text);
+    // libhdf5 1.10.8 (Debian 12) overflows its buffers in H5HG_read when a corrupt file's global
+    // heap (where variable-length strings live) lies about its sizes: found by the hdf5 fuzzer,
+    // a segmentation fault of the whole program (tests/fuzz/known/). The read runs in a forked
+    // child that sends the text back through a pipe, so a corrupt heap ends the child only.
+    int fds[2];
+    CS_CHECK_AS(IoError, ::pipe(fds) == 0, "cannot read ", object_label(object, name),
+                ": pipe: ", std::strerror(errno));
+    const pid_t child = ::fork();
+    if (child < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      CS_THROW(IoError, "cannot read ", object_label(object, name),
+               ": fork: ", std::strerror(errno));
+    }
+    if (child == 0) {
+      ::close(fds[0]);
+      char* text = nullptr;
+      const bool read = H5Aread(attribute.get(), memory.get(), &text) >= 0;
+      std::string reply = read ? std::string("1") + (text != nullptr ? text : "")
+                               : std::string("0") + hdf5_detail();
+      const char* at = reply.data();
+      std::size_t left = reply.size();
+      while (left > 0) {
+        const ssize_t n = ::write(fds[1], at, left);
+        if (n <= 0) ::_exit(3);
+        at += n;
+        left -= static_cast<std::size_t>(n);
+      }
+      ::_exit(0);  // No atexit handlers: the parent's HDF5 state stays the parent's.
+    }
+    ::close(fds[1]);
+    std::string reply;
+    char chunk[4096];
+    while (true) {
+      const ssize_t n = ::read(fds[0], chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      reply.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    CS_CHECK_AS(FormatError, WIFEXITED(status) && WEXITSTATUS(status) == 0 && !reply.empty(), "'",
+                path_.string(), "' is a corrupt HDF5 file: reading ", object_label(object, name),
+                " crashed the HDF5 library (",
+                WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "no reply",
+                "; a corrupt global heap?)");
+    CS_CHECK_AS(FormatError, reply[0] == '1', "'", path_.string(), "': unreadable ",
+                object_label(object, name), ": ", reply.substr(1));
+    std::string out = reply.substr(1);
+    check_utf8(out, object, name);
     return out;
   }
   const std::size_t size = H5Tget_size(type.get());
@@ -430,6 +488,7 @@ std::string File::string_attribute(const std::string& object, const std::string&
               path_.string(), "': unreadable ", object_label(object, name), ": ", hdf5_detail());
   const auto nul = buffer.find('\0');
   if (nul != std::string::npos) buffer.resize(nul);
+  check_utf8(buffer, object, name);
   return buffer;
 }
 

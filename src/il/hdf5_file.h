@@ -93,6 +93,9 @@ class File {
 
  private:
   File(std::int64_t id, std::filesystem::path path) : id_(id), path_(std::move(path)) {}
+  // Throws FormatError naming the attribute when text is not valid UTF-8.
+  void check_utf8(const std::string& text, const std::string& object,
+                  const std::string& name) const;
   std::int64_t id_ = -1;
   std::filesystem::path path_;
 };

@@ -296,6 +296,38 @@ TEST(IlDemos, ShapeBeyondTheStoredBytesIsFormatError) {
   EXPECT_NE(message.find("'observations'"), std::string::npos) << message;
 }
 
+// A string attribute that is not UTF-8 (a bit flip in "expert") is a FormatError naming it, not
+// an exception from the JSON summary later.
+TEST(IlDemos, NonUtf8AttributeIsFormatError) {
+  TempDir dir;
+  save_demos(dir / "bad.h5", testing::make_dataset(1, 4, 3, 1, false));
+  {
+    RawFile raw(dir / "bad.h5");
+    if (H5Aexists(raw.id(), "expert") > 0) ASSERT_GE(H5Adelete(raw.id(), "expert"), 0);
+    const std::string text = "zoo-\xff\xfe";
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, text.size());
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate2(raw.id(), "expert", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(H5Awrite(attr, type, text.data()), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+  }
+  const auto message = error_of<FormatError>(dir / "bad.h5");
+  EXPECT_NE(message.find("not valid UTF-8"), std::string::npos) << message;
+}
+
+// The hdf5 fuzzer's finding in Debian's libhdf5 1.10.8: a corrupt global heap makes H5HG_read copy
+// megabytes past its buffer while a variable-length string attribute is read, which was a
+// segmentation fault of the whole program. The read now runs in a child process.
+TEST(IlDemos, CorruptGlobalHeapIsFormatErrorNotACrash) {
+  const std::filesystem::path file =
+      std::filesystem::path(CS_SOURCE_DIR) / "tests/fuzz/known/hdf5_h5hg_read_overflow.h5";
+  const auto message = error_of<FormatError>(file);
+  EXPECT_NE(message.find("crashed the HDF5 library"), std::string::npos) << message;
+}
+
 TEST(IlDemos, OtherEnvironmentIsConfigError) {
   TempDir dir;
   save_demos(dir / "hopper.h5", testing::make_dataset(1, 4, 3, 1, false));
