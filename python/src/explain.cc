@@ -13,8 +13,11 @@
 #include "bindings.h"
 #include "clearsight/interp/attribution.h"
 #include "clearsight/interp/examples.h"
+#include "clearsight/interp/knockout.h"
 #include "clearsight/interp/lens.h"
 #include "clearsight/interp/patching.h"
+#include "clearsight/interp/perturbation.h"
+#include "clearsight/interp/steering.h"
 #include "models.h"
 
 namespace py = pybind11;
@@ -42,6 +45,15 @@ py::object run_method(Run&& run) {
     result = run();
   }
   return to_python(result);
+}
+
+// "first", "answer" or "token:WORD", as the CLI's --target.
+interp::Target target(const std::string& text) {
+  interp::Target t;
+  const auto colon = text.find(':');
+  t.kind = text.substr(0, colon);
+  if (colon != std::string::npos) t.token = text.substr(colon + 1);
+  return t;
 }
 
 }  // namespace
@@ -111,6 +123,72 @@ void bind_explain(py::module_& root) {
       py::arg("first") = 0, py::arg("count") = 1,
       py::arg("positions") = std::vector<std::string>{"last"}, py::arg("top_k") = 5,
       "explain logit-lens: per-layer top tokens, answer probability and KL at chosen positions");
+  m.def(
+      "knockout",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& task, const std::string& split, std::int64_t first, std::int64_t count,
+         const std::vector<std::string>& edges, std::int64_t window, const std::string& target_) {
+        interp::KnockoutOptions o;
+        o.edge_sets = edges;
+        o.window = window;
+        o.target = target(target_);
+        o.progress = false;
+        const auto s = selection(task, split, first, count);
+        return run_method([&] {
+          return interp::run_knockout({*model->model, model->tokenizer, model->name}, s, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("task") = "scene_vqa", py::arg("split") = "test",
+      py::arg("first") = 0, py::arg("count") = 20, py::arg("edges") = std::vector<std::string>{},
+      py::arg("window") = 1, py::arg("target") = "first",
+      "explain knockout: attention knockout of edge sets (SRC-TGT, several joined by ','), per "
+      "window of layers; the answer probability clean and knocked out");
+  m.def(
+      "shapley",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& task, const std::string& split, std::int64_t first, std::int64_t count,
+         const std::vector<std::string>& players, const std::string& value,
+         const std::string& target_) {
+        interp::ShapleyOptions o;
+        o.players = players;
+        o.value = value;
+        const auto s = selection(task, split, first, count);
+        return run_method([&] {
+          return interp::run_shapley({*model->model, model->tokenizer, model->name}, s,
+                                     target(target_), o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("task") = "scene_vqa", py::arg("split") = "test",
+      py::arg("first") = 0, py::arg("count") = 20, py::arg("players") = std::vector<std::string>{},
+      py::arg("value") = "prob", py::arg("target") = "answer",
+      "explain shapley: exact Shapley values of the modalities (question, image, audio...)");
+  m.def(
+      "steer",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& task, const std::string& positive, const std::string& negative,
+         std::int64_t pairs, const std::string& vector, const std::vector<std::int64_t>& layers,
+         const std::vector<double>& scales, std::int64_t eval_samples) {
+        interp::SteeringOptions o;
+        o.task = task;
+        o.positive = positive;
+        o.negative = negative;
+        o.pairs = pairs;
+        o.method = vector;
+        o.layers = layers;
+        o.scales = scales;
+        o.eval_samples = eval_samples;
+        o.progress = false;
+        return run_method([&] {
+          return interp::run_steering({*model->model, model->tokenizer, model->name}, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("task") = "scene_vqa",
+      py::arg("positive") = "answer=red", py::arg("negative") = "answer=blue",
+      py::arg("pairs") = 32, py::arg("vector") = "mean",
+      py::arg("layers") = std::vector<std::int64_t>{1},
+      py::arg("scales") = std::vector<double>{-4, -2, -1, 1, 2, 4}, py::arg("eval_samples") = 100,
+      "explain steer: a steering vector from positive and negative prompts, the task evaluated "
+      "at each scale");
 }
 
 }  // namespace clearsight::python

@@ -100,3 +100,18 @@ def test_explain_methods_write_run_folders(vl, tmp_path):
     assert len(lens["mean_kl"]) >= vl.config["num_hidden_layers"]
     with pytest.raises(cs.UnknownNameError):
         cs.explain.patch(vl, tmp_path / "bad", corrupt="no-such-corruption")
+
+
+def test_layer_and_intervention_methods_write_run_folders(vl, tmp_path):
+    import os
+
+    knock = cs.explain.knockout(vl, tmp_path / "ko", count=2, window=2, edges=["image-last"])
+    assert os.path.exists(tmp_path / "ko" / "result.json")
+    assert len(knock["windows"]) == vl.config["num_hidden_layers"] - 1
+    shap = cs.explain.shapley(vl, tmp_path / "shap", count=1)
+    # Efficiency: the values add up to full minus empty.
+    assert abs(sum(shap["values"].values()) - (shap["full"] - shap["empty"])) < 1e-6
+    steer = cs.explain.steer(vl, tmp_path / "steer", pairs=4, scales=[2.0], eval_samples=4)
+    assert {s["scale"] for s in steer["scales"]} == {0.0, 2.0}
+    with pytest.raises(cs.Error):
+        cs.explain.knockout(vl, tmp_path / "bad-ko", count=1, window=99)
