@@ -24,6 +24,7 @@ from ._clearsight import (  # noqa: F401
     load_model,
     explain,
     miner,
+    sae,
     task_names,
     task_sample,
 )

@@ -17,6 +17,8 @@
 #include "clearsight/interp/lens.h"
 #include "clearsight/interp/patching.h"
 #include "clearsight/interp/perturbation.h"
+#include "clearsight/interp/probe.h"
+#include "clearsight/interp/sae.h"
 #include "clearsight/interp/steering.h"
 #include "models.h"
 
@@ -189,6 +191,73 @@ void bind_explain(py::module_& root) {
       py::arg("scales") = std::vector<double>{-4, -2, -1, 1, 2, 4}, py::arg("eval_samples") = 100,
       "explain steer: a steering vector from positive and negative prompts, the task evaluated "
       "at each scale");
+  m.def(
+      "probe",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& label, const std::vector<std::string>& tasks,
+         const std::vector<std::string>& hooks, std::int64_t train_samples,
+         std::int64_t test_samples) {
+        interp::ProbeOptions o;
+        o.label = label;
+        o.tasks = tasks;
+        o.hooks = hooks;
+        o.train_samples = train_samples;
+        o.test_samples = test_samples;
+        o.progress = false;
+        return run_method([&] {
+          return interp::run_probe({*model->model, model->tokenizer, model->name}, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("label") = "modality",
+      py::arg("tasks") = std::vector<std::string>{}, py::arg("hooks") = std::vector<std::string>{},
+      py::arg("train_samples") = 96, py::arg("test_samples") = 48,
+      "explain probe: linear probes per hook for the modality (or the answer), held-out accuracy");
+
+  auto sae = root.def_submodule("sae", "Sparse autoencoders (clearsight sae ...)");
+  sae.def(
+      "train",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& out,
+         const std::string& hook, std::int64_t features, const std::string& architecture,
+         std::int64_t k, std::int64_t steps, const std::string& task, std::int64_t eval_samples,
+         std::uint64_t seed) {
+        interp::SaeTrainOptions o;
+        o.hook = hook;
+        o.features = features;
+        o.architecture = architecture;
+        o.k = k;
+        o.steps = steps;
+        o.task = task;
+        o.eval_samples = eval_samples;
+        o.seed = seed;
+        o.progress = false;
+        return run_method([&] {
+          return interp::train_sae({*model->model, model->tokenizer, model->name}, o, out);
+        });
+      },
+      py::arg("model"), py::arg("out"), py::arg("hook") = "blocks.1.hook_resid_post",
+      py::arg("features") = 512, py::arg("architecture") = "standard", py::arg("k") = 32,
+      py::arg("steps") = 500, py::arg("task") = "scene_vqa", py::arg("eval_samples") = 32,
+      py::arg("seed") = 0,
+      "sae train: an SAE on a hook, saved as a SAELens folder (cfg.json, sae_weights.safetensors) "
+      "with metrics, spliced losses and feature dashboards; returns the result");
+  sae.def(
+      "evaluate",
+      [](const std::shared_ptr<Model>& model, const std::filesystem::path& folder,
+         const std::string& task, std::int64_t eval_samples, bool any_model) {
+        const auto loaded = interp::load_saelens(folder);
+        if (!any_model) interp::check_sae_model(loaded, model->name);
+        return run_method([&] {
+          auto result = interp::evaluation_json(interp::evaluate_sae(
+              {*model->model, model->tokenizer, model->name}, loaded, task, eval_samples));
+          result["sae"] = folder.string();
+          result["hook"] = loaded.config.hook_name;
+          result["features"] = loaded.config.d_sae;
+          return result;
+        });
+      },
+      py::arg("model"), py::arg("sae"), py::arg("task") = "scene_vqa", py::arg("eval_samples") = 32,
+      py::arg("any_model") = false,
+      "sae eval: an SAELens folder's metrics and spliced loss on a task's validation samples");
 }
 
 }  // namespace clearsight::python

@@ -115,3 +115,19 @@ def test_layer_and_intervention_methods_write_run_folders(vl, tmp_path):
     assert {s["scale"] for s in steer["scales"]} == {0.0, 2.0}
     with pytest.raises(cs.Error):
         cs.explain.knockout(vl, tmp_path / "bad-ko", count=1, window=99)
+    probe = cs.explain.probe(vl, tmp_path / "probe", train_samples=16, test_samples=8)
+    assert len(probe["accuracy"]) == len(probe["layers"]) > 0
+    assert all(0.0 <= a <= 1.0 for a in probe["accuracy"])
+
+
+def test_sae_trains_and_evaluates_a_saelens_folder(vl, tmp_path):
+    import os
+
+    trained = cs.sae.train(vl, tmp_path / "sae", features=64, steps=20, eval_samples=4)
+    assert os.path.exists(tmp_path / "sae" / "cfg.json")
+    assert os.path.exists(tmp_path / "sae" / "sae_weights.safetensors")
+    again = cs.sae.evaluate(vl, tmp_path / "sae", eval_samples=4)
+    assert again["features"] == 64 and again["hook"] == trained["hook"]
+    assert abs(again["mse"] - trained["mse"]) < 1e-4 * max(1.0, trained["mse"])
+    with pytest.raises(cs.Error):
+        cs.sae.evaluate(vl, tmp_path / "no-such-sae")
