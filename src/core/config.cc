@@ -66,10 +66,12 @@ void apply_override(Json& target, std::string_view assignment) {
               "' must look like key.path=value");
   // JSON text is UTF-8: a key or bare word with other bytes could not be printed or saved.
   const auto bad = invalid_utf8_at(assignment);
-  if (bad != std::string_view::npos) {
-    CS_CHECK_AS(ConfigError, bad < eq, "override '", assignment.substr(0, eq),
-                "=...': the value is not valid UTF-8 (byte ", bad, ")");
+  if (bad != std::string_view::npos && bad < eq) {
     CS_THROW(ConfigError, "override key is not valid UTF-8 (byte ", bad, " of the assignment)");
+  }
+  if (bad != std::string_view::npos) {
+    CS_THROW(ConfigError, "override '", assignment.substr(0, eq),
+             "=...': the value is not valid UTF-8 (byte ", bad, ")");
   }
   const std::string key(assignment.substr(0, eq));
   const std::string text(assignment.substr(eq + 1));

@@ -112,9 +112,9 @@ SensorTrainResult train_sensor(const SensorTrainConfig& requested, const fs::pat
     config = clearsight::config::from_json<SensorTrainConfig>(recorded["sensor"], "sensor");
     check_resume_settings(run.path(), "sensor", clearsight::config::to_json(config),
                           clearsight::config::to_json(requested), {"agent.steps"});
-    if (recorded.contains("demos_hashes")) {
-      check_inputs_unchanged(run.path(), "demonstration file", recorded["demos_hashes"]);
-    }
+    // Runs recorded before the hashes existed have none to check.
+    check_inputs_unchanged(run.path(), "demonstration file",
+                           recorded.value("demos_hashes", nlohmann::json::object()));
     config.agent.steps = std::max(config.agent.steps, requested.agent.steps);
   } else if (fs::exists(run.path() / "replay")) {
     log::warn("{}: discarding a replay without a checkpoint", run.path().string());

@@ -168,9 +168,9 @@ WmTrainResult train_wm(const WmTrainConfig& requested, const fs::path& run_path)
     config = clearsight::config::from_json<WmTrainConfig>(recorded["wm"], "wm");
     check_resume_settings(run.path(), "wm", clearsight::config::to_json(config),
                           clearsight::config::to_json(requested), {"steps"});
-    if (recorded.contains("demos_hashes")) {
-      check_inputs_unchanged(run.path(), "demonstration file", recorded["demos_hashes"]);
-    }
+    // Runs recorded before the hashes existed have none to check.
+    check_inputs_unchanged(run.path(), "demonstration file",
+                           recorded.value("demos_hashes", nlohmann::json::object()));
     config.steps = std::max(config.steps, requested.steps);
   } else if (fs::exists(run.path() / "replay")) {
     // Left by a run killed before its first checkpoint: it is regenerated from the seed.
